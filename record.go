@@ -1,0 +1,159 @@
+package sfsync
+
+import (
+	"fmt"
+	"math/big"
+	"strings"
+	"time"
+)
+
+// Record is one decoded Salesforce record: one value per selected field, in
+// the order of the Window's Fields. The Go type of each value follows the
+// field's Kind:
+//
+//	KindString   string
+//	KindBool     bool
+//	KindInt      int64
+//	KindDecimal  Decimal
+//	KindFloat    float64
+//	KindDate     time.Time, midnight UTC of the date
+//	KindTime     time.Time, the clock time on 1970-01-01 UTC
+//	KindDateTime time.Time in UTC
+//
+// A null is a nil value, whatever the kind.
+type Record []any
+
+// Decimal is an exact decimal number in canonical plain text: an optional
+// minus sign, digits, and a fractional part without trailing zeros, never an
+// exponent ("-1234.5", "0", "139000000"). Salesforce sends numbers in JSON,
+// sometimes in exponent form, and as CSV text; Decimal keeps every digit so a
+// currency value lands in the warehouse exactly as the source holds it.
+type Decimal string
+
+// ParseDecimal parses a decimal number in plain or exponent form ("1.39E8",
+// "-0.5e-3", "+12.50") into canonical form, exactly.
+func ParseDecimal(s string) (Decimal, error) {
+	t := strings.TrimSpace(s)
+	if t == "" {
+		return "", fmt.Errorf("parse decimal %q: empty", s)
+	}
+	for _, c := range t {
+		if !(c >= '0' && c <= '9' || c == '.' || c == '-' || c == '+' || c == 'e' || c == 'E') {
+			return "", fmt.Errorf("parse decimal %q: invalid character %q", s, c)
+		}
+	}
+	r, ok := new(big.Rat).SetString(t)
+	if !ok {
+		return "", fmt.Errorf("parse decimal %q: not a number", s)
+	}
+	return DecimalFromRat(r)
+}
+
+// DecimalFromRat renders r as a Decimal; it fails when r has no finite
+// decimal expansion (1/3).
+func DecimalFromRat(r *big.Rat) (Decimal, error) {
+	if r.IsInt() {
+		return Decimal(r.Num().String()), nil
+	}
+	// A fraction has a finite decimal expansion iff its reduced denominator
+	// has no prime factors other than 2 and 5.
+	den := new(big.Int).Set(r.Denom())
+	scale := 0
+	two, five, ten := big.NewInt(2), big.NewInt(5), big.NewInt(10)
+	mod := new(big.Int)
+	for {
+		if mod.Mod(den, ten).Sign() == 0 {
+			den.Div(den, ten)
+		} else if mod.Mod(den, two).Sign() == 0 {
+			den.Div(den, two)
+		} else if mod.Mod(den, five).Sign() == 0 {
+			den.Div(den, five)
+		} else {
+			break
+		}
+		scale++
+		if scale > 1000 {
+			return "", fmt.Errorf("decimal %s: too many fractional digits", r.String())
+		}
+	}
+	if den.Cmp(big.NewInt(1)) != 0 {
+		return "", fmt.Errorf("decimal %s: no finite decimal expansion", r.String())
+	}
+	text := r.FloatString(scale)
+	if strings.Contains(text, ".") {
+		text = strings.TrimRight(strings.TrimRight(text, "0"), ".")
+	}
+	if text == "-0" {
+		text = "0"
+	}
+	return Decimal(text), nil
+}
+
+// Rat returns d as an exact rational.
+func (d Decimal) Rat() (*big.Rat, bool) {
+	return new(big.Rat).SetString(string(d))
+}
+
+// Scaled returns the unscaled integer of d at the given scale (d × 10^scale)
+// and reports whether that is exact and fits the given precision (total
+// digits). It is how a warehouse puts d into a DECIMAL(precision, scale).
+func (d Decimal) Scaled(precision, scale int) (*big.Int, error) {
+	r, ok := d.Rat()
+	if !ok {
+		return nil, fmt.Errorf("decimal %q: not a number", string(d))
+	}
+	r.Mul(r, new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(scale)), nil)))
+	if !r.IsInt() {
+		return nil, fmt.Errorf("decimal %s has more than %d fractional digits", string(d), scale)
+	}
+	n := new(big.Int).Set(r.Num())
+	limit := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(precision)), nil)
+	if new(big.Int).Abs(n).Cmp(limit) >= 0 {
+		return nil, fmt.Errorf("decimal %s does not fit DECIMAL(%d,%d)", string(d), precision, scale)
+	}
+	return n, nil
+}
+
+// Salesforce wire layouts for temporal values. REST JSON writes datetimes
+// with a "+0000" offset; Bulk CSV writes them with "Z". ParseDateTime accepts
+// both, and any other offset, with or without milliseconds.
+const (
+	DateLayout     = "2006-01-02"
+	DateTimeLayout = "2006-01-02T15:04:05.000Z0700"
+	TimeLayout     = "15:04:05.000Z"
+)
+
+// ParseDateTime parses a Salesforce datetime ("2024-01-02T03:04:05.000+0000",
+// "2024-01-02T03:04:05.000Z", "2024-01-02T03:04:05Z", "...+05:30") into UTC.
+func ParseDateTime(s string) (time.Time, error) {
+	for _, layout := range []string{
+		"2006-01-02T15:04:05.999999999Z0700",
+		"2006-01-02T15:04:05.999999999Z07:00",
+	} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("parse datetime %q: want 2006-01-02T15:04:05.000+0000", s)
+}
+
+// ParseDate parses a Salesforce date ("2024-01-02") as midnight UTC.
+func ParseDate(s string) (time.Time, error) {
+	t, err := time.Parse(DateLayout, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("parse date %q: want 2006-01-02", s)
+	}
+	return t, nil
+}
+
+// ParseTime parses a Salesforce time of day ("13:30:00.000Z", "13:30:00Z",
+// "13:30:00.000") onto 1970-01-01 UTC.
+func ParseTime(s string) (time.Time, error) {
+	for _, layout := range []string{"15:04:05.999999999Z07:00", "15:04:05.999999999Z0700", "15:04:05.999999999"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			t = t.UTC()
+			return time.Date(1970, 1, 1, t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), time.UTC), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("parse time %q: want 15:04:05.000Z", s)
+}
