@@ -35,6 +35,13 @@ type Page struct {
 	// Total is the source's count of records in the whole window (REST
 	// totalSize), or -1 when the source does not say.
 	Total int64
+	// Checkpoint is how far the window has been delivered: every record of
+	// the window whose cursor value is before Checkpoint is in this page or
+	// an earlier one. Zero when the source cannot say yet (Bulk results
+	// arrive unordered within a job). The engine commits a cursor only at
+	// a checkpoint, so records sharing a timestamp across pages, batches or
+	// runs are never skipped.
+	Checkpoint time.Time
 }
 
 // Source is where records come from: Salesforce through its APIs, or the

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/sfsync/sfsync"
 	"github.com/sfsync/sfsync/soql"
@@ -96,6 +97,12 @@ func (c *Client) Extract(ctx context.Context, w sfsync.Window, fn func(context.C
 		size = min(max(w.PageSize, MinPageSize), MaxPageSize)
 	}
 	d := newRecordDecoder(w.Object.Name, w.Fields)
+	cursorIdx := -1
+	for i, f := range w.Fields {
+		if w.CursorField != "" && f.Name == w.CursorField {
+			cursorIdx = i
+		}
+	}
 	q := pagedQuery{
 		what:      "extract " + w.Object.Name,
 		object:    w.Object.Name,
@@ -105,7 +112,15 @@ func (c *Client) Extract(ctx context.Context, w sfsync.Window, fn func(context.C
 		decode:    func(b []byte) (*queryPage, error) { return decodePage(b, d) },
 	}
 	return c.paginate(ctx, q, func(ctx context.Context, p *queryPage) error {
-		return fn(ctx, &sfsync.Page{Records: p.records, Total: p.total})
+		page := &sfsync.Page{Records: p.records, Total: p.total}
+		// Pages are ordered by the cursor field, so every record before the
+		// last one's cursor value has been delivered.
+		if cursorIdx >= 0 && len(p.records) > 0 {
+			if t, ok := p.records[len(p.records)-1][cursorIdx].(time.Time); ok {
+				page.Checkpoint = t
+			}
+		}
+		return fn(ctx, page)
 	})
 }
 
