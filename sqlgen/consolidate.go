@@ -1,0 +1,265 @@
+package sqlgen
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/sfsync/sfsync"
+)
+
+// Result says what an engine reads from a plan step.
+type Result int
+
+// Step results.
+const (
+	// ResultNone: execute and ignore the outcome.
+	ResultNone Result = iota
+	// ResultCounts: a query returning one row of two BIGINTs, the rows the
+	// plan upserts and the rows it deletes; bind them as ArgUpserted and
+	// ArgDeleted for later steps.
+	ResultCounts
+	// ResultDeleted: the rows the statement affects are final rows deleted
+	// (or flagged deleted); add them to ArgDeleted.
+	ResultDeleted
+)
+
+// Step is one statement of a consolidation plan.
+type Step struct {
+	Name string // what the step does, for errors and logs
+	Statement
+	Result Result // what to read from it
+}
+
+// ConsolidateSpec says what to consolidate.
+type ConsolidateSpec struct {
+	Layout      Layout
+	Table       sfsync.Table
+	Mode        sfsync.DeleteMode // soft or hard
+	FullRefresh bool              // the batch holds every record of the object
+	// Retained lists columns of the final table that are no longer fields
+	// (a field removed from the object or from the selection). They are
+	// never written: upserted rows keep their values, new rows get NULL.
+	Retained []string
+}
+
+// Consolidate renders the plan that merges one staged batch into a final
+// table. An engine runs every step in order in one transaction, after
+// checking that the batch is closed and not yet consolidated, and commits.
+//
+// The plan:
+//
+//  1. work: the batch deduplicated by Id into a temporary table: per Id
+//     the row with the latest cursor value (NULL cursors last), then the
+//     highest _sfsync_seq. A row whose final row has a strictly newer
+//     cursor value is dropped (stale); an equal cursor re-read overwrites,
+//     so refreshed formula values land. Without a cursor field the latest
+//     staged row always wins. The work table holds the final columns:
+//     _sfsync_synced_at is ArgNow; a row whose deleted field is true gets
+//     _sfsync_deleted = true and _sfsync_deleted_at = its cursor value
+//     (ArgExtractedAt without one); any other row gets false and NULL,
+//     which undeletes a flagged row.
+//  2. counts: rows to upsert (not deleted) and rows to delete (soft: not
+//     already flagged; hard: present in the final table).
+//  3. hard mode only: delete final rows whose work row is deleted (part
+//     of the upsert for DELETE+INSERT).
+//  4. upsert the work table (hard mode: its rows that are not deleted).
+//  5. full refresh only: final rows whose Id is not in the batch at all
+//     (stale rows count as present) are flagged deleted as of
+//     ArgExtractedAt (soft; flagged rows are left alone) or deleted (hard).
+//  6. register the object, store the cursor (never moving it back: a
+//     NULL or earlier ArgCursorTime keeps the stored one), mark the batch
+//     consolidated with the counts, drop the work table. The work table
+//     is created inside the transaction, so a failed plan leaves none.
+func (d Dialect) Consolidate(s ConsolidateSpec) ([]Step, error) {
+	if err := d.CheckLayout(s.Layout); err != nil {
+		return nil, err
+	}
+	t := s.Table
+	if err := d.CheckTable(t); err != nil {
+		return nil, err
+	}
+	if s.Mode != sfsync.DeleteSoft && s.Mode != sfsync.DeleteHard {
+		return nil, fmt.Errorf("consolidate %s: delete mode %q: want %q or %q", t.Object, s.Mode, sfsync.DeleteSoft, sfsync.DeleteHard)
+	}
+	for _, r := range s.Retained {
+		if err := d.CheckIdentifier(r); err != nil {
+			return nil, fmt.Errorf("consolidate %s: retained column: %w", t.Object, err)
+		}
+		if fieldNamed(t, r) != nil {
+			return nil, fmt.Errorf("consolidate %s: retained column %s is also a field", t.Object, r)
+		}
+	}
+	final := d.Qualified(s.Layout.Final, t.Object)
+	staging := d.Qualified(s.Layout.Staging, t.Object)
+	work := d.Quote(workTable)
+	id := d.Quote(IDField(t))
+	hard := s.Mode == sfsync.DeleteHard
+
+	var steps []Step
+	add := func(name string, p *params, sql string, r Result) {
+		var args []Arg
+		if p != nil {
+			args = p.args
+		}
+		steps = append(steps, Step{Name: name, Statement: Statement{SQL: sql, Args: args}, Result: r})
+	}
+
+	// The work table is created inside the transaction, so a failure
+	// never leaves it behind; it is dropped before commit.
+	p := &params{d: d}
+	add("work", p, fmt.Sprintf(d.TempTable, work, d.workQuery(s, p, final, staging)), ResultNone)
+
+	deletedCond := "NOT COALESCE(" + d.Quote(colPrevDeleted) + ", FALSE)"
+	if hard {
+		deletedCond = d.Quote(colPrevExists)
+	}
+	add("counts", nil, fmt.Sprintf(
+		"SELECT COUNT(CASE WHEN NOT %[1]s THEN 1 END), COUNT(CASE WHEN %[1]s AND %[2]s THEN 1 END) FROM %[3]s",
+		d.Quote(sfsync.ColDeleted), deletedCond, work), ResultCounts)
+
+	source := work
+	if hard && d.Upsert != UpsertDeleteInsert {
+		// DELETE+INSERT deletes every work row's Id anyway.
+		add("hard-delete", nil, fmt.Sprintf("DELETE FROM %s WHERE %s IN (SELECT %s FROM %s WHERE %s)",
+			final, id, id, work, d.Quote(sfsync.ColDeleted)), ResultNone)
+	}
+	if hard {
+		source = fmt.Sprintf("(SELECT * FROM %s WHERE NOT %s)", work, d.Quote(sfsync.ColDeleted))
+	}
+	upserts, err := d.upsert(s, final, work, source)
+	if err != nil {
+		return nil, err
+	}
+	steps = append(steps, upserts...)
+
+	if s.FullRefresh {
+		p := &params{d: d}
+		notInBatch := fmt.Sprintf("NOT EXISTS (SELECT 1 FROM %s AS s WHERE s.%s = %s AND s.%s = f.%s)",
+			staging, d.Quote(sfsync.ColBatchID), p.of(ArgBatchID), id, id)
+		if hard {
+			add("full-refresh", p, fmt.Sprintf("DELETE FROM %s AS f WHERE %s", final, notInBatch), ResultDeleted)
+		} else {
+			// SET targets are unqualified: PostgreSQL rejects a table
+			// prefix there.
+			add("full-refresh", p, fmt.Sprintf("UPDATE %s AS f SET %s = TRUE, %s = %s, %s = %s WHERE NOT f.%s AND %s",
+				final,
+				d.Quote(sfsync.ColDeleted),
+				d.Quote(sfsync.ColDeletedAt), p.of(ArgExtractedAt),
+				d.Quote(sfsync.ColSyncedAt), p.of(ArgNow),
+				d.Quote(sfsync.ColDeleted), notInBatch), ResultDeleted)
+		}
+	}
+
+	reg := d.RegisterObject(s.Layout)
+	steps = append(steps, Step{Name: "register-object", Statement: reg})
+	steps = append(steps, Step{Name: "store-cursor", Statement: d.StoreCursor(s.Layout)})
+	steps = append(steps, Step{Name: "mark-batch", Statement: d.MarkBatch(s.Layout)})
+	add("drop-work", nil, "DROP TABLE "+work, ResultNone)
+	return steps, nil
+}
+
+// workQuery selects the batch, deduplicated by Id and without stale rows,
+// as final table columns plus the helper columns.
+func (d Dialect) workQuery(s ConsolidateSpec, p *params, final, staging string) string {
+	t := s.Table
+	id := d.Quote(IDField(t))
+	batch, now, extracted := p.of(ArgBatchID), p.of(ArgNow), p.of(ArgExtractedAt)
+	var order string
+	stale := ""
+	if t.CursorField != "" {
+		cur := d.Quote(fieldNamed(t, t.CursorField).Name)
+		order = cur + " DESC NULLS LAST, "
+		stale = fmt.Sprintf(" AND NOT COALESCE(f.%s > s.%s, FALSE)", cur, cur)
+	}
+	order += d.Quote(sfsync.ColSeq) + " DESC"
+
+	deleted := "FALSE"
+	if t.DeletedField != "" {
+		deleted = fmt.Sprintf("COALESCE(s.%s, FALSE)", d.Quote(fieldNamed(t, t.DeletedField).Name))
+	}
+	deletedAt := "CAST(" + extracted + " AS " + d.Types.DateTime + ")"
+	if t.CursorField != "" {
+		deletedAt = fmt.Sprintf("COALESCE(s.%s, %s)", d.Quote(fieldNamed(t, t.CursorField).Name), deletedAt)
+	}
+
+	var cols []string
+	for _, f := range t.Fields {
+		cols = append(cols, "s."+d.Quote(f.Name))
+	}
+	cols = append(cols,
+		fmt.Sprintf("CAST(%s AS %s) AS %s", now, d.Types.DateTime, d.Quote(sfsync.ColSyncedAt)),
+		fmt.Sprintf("%s AS %s", deleted, d.Quote(sfsync.ColDeleted)),
+		fmt.Sprintf("CASE WHEN %s THEN %s END AS %s", deleted, deletedAt, d.Quote(sfsync.ColDeletedAt)),
+		fmt.Sprintf("f.%s IS NOT NULL AS %s", id, d.Quote(colPrevExists)),
+		fmt.Sprintf("f.%s AS %s", d.Quote(sfsync.ColDeleted), d.Quote(colPrevDeleted)),
+	)
+	if d.Upsert == UpsertDeleteInsert {
+		// DELETE+INSERT rewrites whole rows: carry retained columns over.
+		for _, r := range s.Retained {
+			cols = append(cols, "f."+d.Quote(r))
+		}
+	}
+	return fmt.Sprintf("SELECT %s\nFROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY %s ORDER BY %s) AS %s FROM %s WHERE %s = %s) AS s\nLEFT JOIN %s AS f ON f.%s = s.%s\nWHERE s.%s = 1%s",
+		strings.Join(cols, ",\n  "),
+		id, order, d.Quote(colRowNumber), staging, d.Quote(sfsync.ColBatchID), batch,
+		final, id, id,
+		d.Quote(colRowNumber), stale)
+}
+
+// upsert renders the dialect's upsert of source (the work table, or a
+// query over it) into final.
+func (d Dialect) upsert(s ConsolidateSpec, final, work, source string) ([]Step, error) {
+	t := s.Table
+	id := d.Quote(IDField(t))
+	names := make([]string, 0, len(t.Fields)+3)
+	for _, f := range t.Fields {
+		names = append(names, f.Name)
+	}
+	names = append(names, sfsync.ColSyncedAt, sfsync.ColDeleted, sfsync.ColDeletedAt)
+	quoted := make([]string, len(names))
+	wq := make([]string, len(names))
+	var sets []string
+	for i, n := range names {
+		quoted[i] = d.Quote(n)
+		wq[i] = "w." + quoted[i]
+		if !strings.EqualFold(n, IDField(t)) {
+			sets = append(sets, quoted[i])
+		}
+	}
+	switch d.Upsert {
+	case UpsertMerge:
+		set := make([]string, len(sets))
+		for i, c := range sets {
+			set[i] = c + " = w." + c
+		}
+		return []Step{{Name: "upsert", Statement: Statement{SQL: fmt.Sprintf(
+			"MERGE INTO %s AS f USING %s AS w ON f.%s = w.%s\nWHEN MATCHED THEN UPDATE SET %s\nWHEN NOT MATCHED THEN INSERT (%s) VALUES (%s)",
+			final, source, id, id,
+			strings.Join(set, ", "),
+			strings.Join(quoted, ", "), strings.Join(wq, ", "))}}}, nil
+	case UpsertOnConflict:
+		set := make([]string, len(sets))
+		for i, c := range sets {
+			set[i] = c + " = EXCLUDED." + c
+		}
+		return []Step{{Name: "upsert", Statement: Statement{SQL: fmt.Sprintf(
+			"INSERT INTO %s (%s)\nSELECT %s FROM %s AS w\nON CONFLICT (%s) DO UPDATE SET %s",
+			final, strings.Join(quoted, ", "),
+			strings.Join(wq, ", "), source,
+			id, strings.Join(set, ", "))}}}, nil
+	case UpsertDeleteInsert:
+		for _, r := range s.Retained {
+			quoted = append(quoted, d.Quote(r))
+			wq = append(wq, "w."+d.Quote(r))
+		}
+		return []Step{
+			{Name: "upsert-delete", Statement: Statement{SQL: fmt.Sprintf(
+				"DELETE FROM %s WHERE %s IN (SELECT %s FROM %s)", final, id, id, work)}},
+			{Name: "upsert-insert", Statement: Statement{SQL: fmt.Sprintf(
+				"INSERT INTO %s (%s)\nSELECT %s FROM %s AS w",
+				final, strings.Join(quoted, ", "), strings.Join(wq, ", "), source)}},
+		}, nil
+	default:
+		return nil, fmt.Errorf("dialect %s: unknown upsert strategy %q", d.Name, d.Upsert)
+	}
+}

@@ -1,0 +1,215 @@
+package duckdb
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/sfsync/sfsync"
+	"github.com/sfsync/sfsync/sqlgen"
+)
+
+// Consolidate merges a closed batch into t's final table and stores the
+// cursor, in one transaction (see sqlgen.Dialect.Consolidate for the
+// steps). A batch consolidated before is reported Replayed and changes
+// nothing. On any error, cancellation included, the transaction rolls back
+// and the previous state stays intact.
+//
+// The upsert is a MERGE. BenchmarkConsolidate with DuckDB 1.5.6 (100k
+// staged rows of a 30-field Account, half updates, into a 1M-row table; 2
+// shared cores; 3 runs each) measured MERGE at 80k/131k/140k rows/s and
+// DELETE+INSERT at 55k/58k/124k: the insert itself is quicker, but its
+// commit, which writes the deleted versions too, took 1.2-1.4 s against
+// 0.23-0.33 s. Into an empty table DELETE+INSERT is a little faster
+// (154-161k against 128-148k rows/s), but only an object's first batch
+// meets an empty table.
+func (w *Warehouse) Consolidate(ctx context.Context, t sfsync.Table, c sfsync.Consolidation) (sfsync.ConsolidateResult, error) {
+	res, err := w.consolidate(ctx, t, c)
+	if err != nil {
+		return sfsync.ConsolidateResult{}, fmt.Errorf("consolidate %s batch %s: %w", t.Object, c.Batch.ID, err)
+	}
+	return res, nil
+}
+
+func (w *Warehouse) consolidate(ctx context.Context, t sfsync.Table, c sfsync.Consolidation) (sfsync.ConsolidateResult, error) {
+	var res sfsync.ConsolidateResult
+	if c.Batch.ID == "" {
+		return res, errors.New("the batch has no id")
+	}
+	if c.Batch.Object != "" && c.Batch.Object != t.Object {
+		return res, fmt.Errorf("the batch belongs to object %s", c.Batch.Object)
+	}
+	if c.Cursor.Field != "" && !strings.EqualFold(c.Cursor.Field, t.CursorField) {
+		return res, fmt.Errorf("cursor field %s is not the table's cursor field %q", c.Cursor.Field, t.CursorField)
+	}
+	final, err := w.columns(ctx, w.db, w.layout.Final, t.Object)
+	if err != nil {
+		return res, err
+	}
+	if len(final) == 0 {
+		return res, fmt.Errorf("no final table %s.%s; call EnsureTable first", w.layout.Final, t.Object)
+	}
+	spec := sqlgen.ConsolidateSpec{Layout: w.layout, Table: t, Mode: c.Mode, FullRefresh: c.FullRefresh}
+	for _, col := range final {
+		if !isFieldOrMeta(t, col.name) {
+			spec.Retained = append(spec.Retained, col.name)
+		}
+	}
+	steps, err := w.dialect.Consolidate(spec)
+	if err != nil {
+		return res, err
+	}
+
+	tx, err := w.begin(ctx)
+	if err != nil {
+		return res, err
+	}
+	defer tx.rollback() // after commit: nothing to do
+
+	sel := w.dialect.SelectBatch(w.layout)
+	var object string
+	var consolidated sql.NullTime
+	err = tx.QueryRowContext(ctx, sel.SQL, c.Batch.ID).Scan(&object, &res.Staged, &consolidated)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return res, errors.New("no such closed batch (close its Stager first; batches cleaned before consolidation are gone)")
+	case err != nil:
+		return res, fmt.Errorf("read the batch: %w", err)
+	case object != t.Object:
+		return res, fmt.Errorf("the batch was staged for object %s", object)
+	case consolidated.Valid:
+		res.Replayed = true
+		return res, nil
+	}
+
+	now := w.now()
+	extracted := c.Batch.ExtractedAt
+	if extracted.IsZero() {
+		extracted = now
+	}
+	vals := map[sqlgen.Arg]any{
+		sqlgen.ArgBatchID:     c.Batch.ID,
+		sqlgen.ArgObject:      t.Object,
+		sqlgen.ArgNow:         now,
+		sqlgen.ArgExtractedAt: extracted.UTC(),
+		sqlgen.ArgCursorField: t.CursorField,
+		sqlgen.ArgCursorTime:  nullTime(c.Cursor.Time),
+		sqlgen.ArgDeleteMode:  string(c.Mode),
+		sqlgen.ArgFullRefresh: c.FullRefresh,
+	}
+	start := time.Now()
+	for _, s := range steps {
+		if w.failAt != nil {
+			if err := w.failAt(s.Name); err != nil {
+				return res, fmt.Errorf("%s: %w", s.Name, err)
+			}
+		}
+		args, err := s.Bind(vals)
+		if err != nil {
+			return res, fmt.Errorf("%s: %w", s.Name, err)
+		}
+		switch s.Result {
+		case sqlgen.ResultCounts:
+			if err := tx.QueryRowContext(ctx, s.SQL, args...).Scan(&res.Upserted, &res.Deleted); err != nil {
+				return res, fmt.Errorf("%s: %w", s.Name, err)
+			}
+		default:
+			r, err := tx.ExecContext(ctx, s.SQL, args...)
+			if err != nil {
+				return res, fmt.Errorf("%s: %w", s.Name, err)
+			}
+			if s.Result == sqlgen.ResultDeleted {
+				n, err := r.RowsAffected()
+				if err != nil {
+					return res, fmt.Errorf("%s: %w", s.Name, err)
+				}
+				res.Deleted += n
+			}
+		}
+		vals[sqlgen.ArgUpserted] = res.Upserted
+		vals[sqlgen.ArgDeleted] = res.Deleted
+	}
+	if w.failAt != nil {
+		if err := w.failAt("commit"); err != nil {
+			return res, fmt.Errorf("commit: %w", err)
+		}
+	}
+	if err := tx.commit(ctx); err != nil {
+		return res, err
+	}
+	w.log.Debug("consolidated", "object", t.Object, "batch", c.Batch.ID, "rows", res.Staged,
+		"upserted", res.Upserted, "deleted", res.Deleted, "cursor", c.Cursor.Time, "took", time.Since(start))
+	return res, nil
+}
+
+// isFieldOrMeta reports whether a final column is one of t's fields or one
+// of sfsync's own columns.
+func isFieldOrMeta(t sfsync.Table, name string) bool {
+	switch strings.ToLower(name) {
+	case sfsync.ColSyncedAt, sfsync.ColDeleted, sfsync.ColDeletedAt:
+		return true
+	}
+	for _, f := range t.Fields {
+		if strings.EqualFold(f.Name, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// CleanStaging deletes the object's staged rows that no later call can
+// use: rows of batches never consolidated, and of consolidated batches
+// extracted more than keep ago (keep = 0: every consolidated batch). The
+// records of consolidated batches stay in the control tables, so a replay
+// is still recognised.
+func (w *Warehouse) CleanStaging(ctx context.Context, object string, keep time.Duration) error {
+	if err := w.cleanStaging(ctx, object, keep); err != nil {
+		return fmt.Errorf("clean staging of %s: %w", object, err)
+	}
+	return nil
+}
+
+func (w *Warehouse) cleanStaging(ctx context.Context, object string, keep time.Duration) error {
+	if keep < 0 {
+		return fmt.Errorf("retention %s: want 0 or more", keep)
+	}
+	stmts, err := w.dialect.CleanStaging(w.layout, object)
+	if err != nil {
+		return err
+	}
+	cols, err := w.columns(ctx, w.db, w.layout.Staging, object)
+	if err != nil {
+		return err
+	}
+	vals := map[sqlgen.Arg]any{sqlgen.ArgCutoff: w.now().Add(-keep), sqlgen.ArgObject: object}
+	var removed int64
+	err = w.inTx(ctx, func(tx *txn) error {
+		for i, s := range stmts {
+			if i == 0 && len(cols) == 0 {
+				continue // no staging table yet: only batch records to clean
+			}
+			args, err := s.Bind(vals)
+			if err != nil {
+				return err
+			}
+			r, err := tx.ExecContext(ctx, s.SQL, args...)
+			if err != nil {
+				return err
+			}
+			if i == 0 {
+				removed, _ = r.RowsAffected()
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if removed > 0 {
+		w.log.Info("cleaned staging", "object", object, "rows", removed)
+	}
+	return nil
+}
