@@ -105,11 +105,12 @@ func Open(ctx context.Context, opts Options) (*Warehouse, error) {
 		log:     opts.Logger,
 		now:     func() time.Time { return time.Now().UTC() },
 		runLock: make(chan struct{}, 1),
-		layout: sqlgen.Layout{
-			Final:   orDefault(opts.FinalSchema, "salesforce"),
-			Staging: orDefault(opts.StagingSchema, "salesforce_staging"),
-			Control: orDefault(opts.ControlSchema, "_sfsync"),
-		},
+	}
+	def := sqlgen.DefaultLayout()
+	w.layout = sqlgen.Layout{
+		Final:   orDefault(opts.FinalSchema, def.Final),
+		Staging: orDefault(opts.StagingSchema, def.Staging),
+		Control: orDefault(opts.ControlSchema, def.Control),
 	}
 	if w.log == nil {
 		w.log = slog.New(slog.NewTextHandler(io.Discard, nil))

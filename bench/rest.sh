@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# REST benchmark: initial sync of N Accounts from the emulator (a separate
+# process) into DuckDB, then an incremental run after 10,000 changes.
+# Prints one markdown table row per run. Usage: bench/rest.sh [N] [CHANGES]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${1:-1000000}
+CHANGES=${2:-10000}
+PORT=${PORT:-18080}
+work=$(mktemp -d)
+trap 'kill $emu_pid 2>/dev/null || true; rm -rf "$work"' EXIT
+
+go build -o "$work/sfsync" ./cmd/sfsync
+"$work/sfsync" emulate --addr 127.0.0.1:$PORT --records "Account=$N,User=20" --seed 1 >"$work/emu.log" 2>&1 &
+emu_pid=$!
+for _ in $(seq 1 600); do
+  curl -sf "http://127.0.0.1:$PORT/services/data/" >/dev/null && break
+  sleep 0.2
+done
+
+cat >"$work/sfsync.yaml" <<YAML
+salesforce:
+  login_url: http://127.0.0.1:$PORT
+  auth: password
+  client_id: sfsync-emulator
+  client_secret: emulator-secret
+  username: admin@emulator.example
+  password: emulator-password
+warehouse:
+  path: $work/bench.duckdb
+sync:
+  lookback: 5m
+  batch_rows: 100000
+  page_size: 2000
+objects:
+  - Account
+YAML
+
+calls() { curl -s "http://127.0.0.1:$PORT/_emulator/stats" | jq -r '.requests // .request_count // .requestCount // 0'; }
+
+# run LABEL: one timed `sfsync run`; prints a table row.
+run() {
+  local label=$1 before after
+  before=$(calls)
+  /usr/bin/time -f '%e %U %S %M' -o "$work/time" "$work/sfsync" --config "$work/sfsync.yaml" run --progress none --log-level warn >"$work/run.out"
+  after=$(calls)
+  read -r wall user sys rss <"$work/time"
+  local rows
+  rows=$(awk '$1=="Account"{print $3}' "$work/run.out")
+  awk -v l="$label" -v rows="$rows" -v wall="$wall" -v user="$user" -v sys="$sys" -v rss="$rss" -v c=$((after - before)) \
+    'BEGIN{printf "| %s | %d | %.2f s | %.0f | %.2f s | %.0f MB | %d |\n", l, rows, wall, rows/wall, user+sys, rss/1024, c}'
+}
+
+echo "| run | records | wall | records/s | CPU | peak RSS | API calls |"
+echo "|---|---|---|---|---|---|---|"
+run "initial, $N Accounts"
+curl -sf -X POST "http://127.0.0.1:$PORT/_emulator/update-random" -d "{\"object\":\"Account\",\"n\":$CHANGES,\"seed\":7}" >/dev/null
+sleep 1.1
+run "incremental, $CHANGES changed"
