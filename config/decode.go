@@ -91,6 +91,8 @@ func (d *decoder) warehouse(n *yaml.Node, path string, w *Warehouse) {
 		{"type", func(v *yaml.Node, p string) { d.str(v, p, &w.Type) }},
 		{"path", func(v *yaml.Node, p string) { d.str(v, p, &w.Path) }},
 		{"dsn", func(v *yaml.Node, p string) { d.secret(v, p, &w.DSN) }},
+		{"memory_limit", func(v *yaml.Node, p string) { d.str(v, p, &w.MemoryLimit) }},
+		{"threads", func(v *yaml.Node, p string) { d.integer(v, p, &w.Threads) }},
 	})
 }
 

@@ -50,6 +50,9 @@ warehouse:
   path: sfsync.duckdb
   # postgres: the connection string; it may hold a password.
   # dsn: ${SFSYNC_PG_DSN}
+  # duckdb: cap its memory and threads (defaults: 80% of RAM, one per core).
+  # memory_limit: 512MB
+  # threads: 2
 
 schemas:
   final: salesforce             # the replicated tables

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/url"
 	"path"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -200,10 +201,24 @@ func (w *Warehouse) check(v *checker) {
 		if w.Path != "" {
 			v.add("warehouse.path", "not used when type is postgres; remove it")
 		}
+		if w.MemoryLimit != "" {
+			v.add("warehouse.memory_limit", "not used when type is postgres; remove it")
+		}
+		if w.Threads != 0 {
+			v.add("warehouse.threads", "not used when type is postgres; remove it")
+		}
 	default:
 		v.add("warehouse.type", "must be %s or %s (got %q)", WarehouseDuckDB, WarehousePostgres, w.Type)
 	}
+	if w.Threads < 0 {
+		v.add("warehouse.threads", "must be 0 (one per core) or more")
+	}
+	if w.MemoryLimit != "" && !memoryLimitPattern.MatchString(w.MemoryLimit) {
+		v.add("warehouse.memory_limit", "must be a size such as 512MB or 4GB, or a share of RAM such as 50%%")
+	}
 }
+
+var memoryLimitPattern = regexp.MustCompile(`^(?i)\s*[0-9]+(\.[0-9]+)?\s*(b|kb|mb|gb|tb|kib|mib|gib|tib|%)\s*$`)
 
 // maxIdentifier is PostgreSQL's identifier limit, the tightest of the
 // supported warehouses.

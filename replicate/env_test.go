@@ -25,7 +25,7 @@ type env struct {
 	path string
 }
 
-func newEnv(t *testing.T, opts sfemu.Options) *env {
+func newEnv(t testing.TB, opts sfemu.Options) *env {
 	t.Helper()
 	emu, err := sfemu.New(opts)
 	if err != nil {
@@ -47,7 +47,7 @@ func newEnv(t *testing.T, opts sfemu.Options) *env {
 	return e
 }
 
-func newClient(t *testing.T, url string, pageSize int) *salesforce.Client {
+func newClient(t testing.TB, url string, pageSize int) *salesforce.Client {
 	t.Helper()
 	c, err := salesforce.New(salesforce.Options{
 		Credentials: salesforce.Credentials{
@@ -71,7 +71,7 @@ func newClient(t *testing.T, url string, pageSize int) *salesforce.Client {
 }
 
 // replicator returns a Replicator over e with the given options filled in.
-func (e *env) replicator(t *testing.T, o replicate.Options) *replicate.Replicator {
+func (e *env) replicator(t testing.TB, o replicate.Options) *replicate.Replicator {
 	t.Helper()
 	if o.Source == nil {
 		o.Source = e.src
@@ -86,7 +86,7 @@ func (e *env) replicator(t *testing.T, o replicate.Options) *replicate.Replicato
 
 // runAll runs the objects and fails the test unless every run has the
 // wanted status.
-func (e *env) runAll(t *testing.T, r *replicate.Replicator, want sfsync.RunStatus, full bool, specs ...replicate.ObjectSpec) []sfsync.Run {
+func (e *env) runAll(t testing.TB, r *replicate.Replicator, want sfsync.RunStatus, full bool, specs ...replicate.ObjectSpec) []sfsync.Run {
 	t.Helper()
 	runs := r.Run(t.Context(), specs, full)
 	for _, run := range runs {
@@ -98,7 +98,7 @@ func (e *env) runAll(t *testing.T, r *replicate.Replicator, want sfsync.RunStatu
 }
 
 // compare verifies the replica of object against the emulator's truth.
-func (e *env) compare(t *testing.T, object string, opts verify.Options) *verify.Report {
+func (e *env) compare(t testing.TB, object string, opts verify.Options) *verify.Report {
 	t.Helper()
 	ctx := context.WithoutCancel(t.Context())
 	obj, err := e.src.Describe(ctx, object)
@@ -119,7 +119,7 @@ func (e *env) compare(t *testing.T, object string, opts verify.Options) *verify.
 }
 
 // mustEqual fails the test unless the replica equals the truth.
-func (e *env) mustEqual(t *testing.T, objects ...string) {
+func (e *env) mustEqual(t testing.TB, objects ...string) {
 	t.Helper()
 	for _, o := range objects {
 		if rep := e.compare(t, o, verify.Options{}); !rep.OK() {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sfsync/sfsync"
@@ -26,15 +27,20 @@ type objectRun struct {
 	table  sfsync.Table
 	before sfsync.Cursor
 
-	stager    sfsync.Stager
-	batch     sfsync.Batch
-	batches   int       // batches opened in this run
-	staged    int       // rows in the open batch
-	safe      time.Time // greatest checkpoint the source reported: all before it is staged
-	committed int       // batches consolidated in this run
+	stager   sfsync.Stager
+	batch    sfsync.Batch
+	batches  int             // batches opened in this run
+	staged   int             // rows in the open batch
+	safe     time.Time       // greatest checkpoint the source reported: all before it is staged
+	inflight chan error      // the batch consolidating in the background, if any
+	ctx      context.Context // the run's context, for background consolidation
+
+	mu        sync.Mutex // guards committed and the run's commit counters
+	committed int        // batches consolidated in this run
 }
 
 func (o *objectRun) execute(ctx context.Context) error {
+	o.ctx = ctx
 	src, wh := o.r.opts.Source, o.r.opts.Warehouse
 	obj, err := src.Describe(ctx, o.spec.Name)
 	if err != nil {
@@ -101,14 +107,26 @@ func (o *objectRun) execute(ctx context.Context) error {
 	}
 	o.log.Info("extract", "from", w.From, "to", w.To, "full", o.full, "estimate", total)
 
-	if err := o.extract(ctx, w); err != nil {
+	err = o.extract(ctx, w)
+	if werr := o.wait(); err == nil {
+		err = werr
+	}
+	if err != nil {
 		return err
 	}
 	final := sfsync.Cursor{Field: o.table.CursorField, Time: started}
 	if o.safe.After(final.Time) {
 		final.Time = o.safe
 	}
-	return o.checkpoint(ctx, final, o.full)
+	if err := o.checkpoint(ctx, final, o.full); err != nil {
+		return err
+	}
+	// Consumed staging rows go now (the next run would drop them anyway);
+	// a failure here loses nothing.
+	if err := wh.CleanStaging(ctx, obj.Name, o.r.opts.StagingRetention); err != nil {
+		o.log.Warn("clean staging after the run", "err", err)
+	}
+	return nil
 }
 
 // extract pages through w, staging every record. QUERY_TIMEOUT halves the
@@ -213,7 +231,7 @@ func (o *objectRun) stage(ctx context.Context, p *sfsync.Page, lastSafe *time.Ti
 		pr.Add(o.table.Object, len(p.Records))
 	}
 	if !o.full && o.staged >= o.r.opts.BatchRows && !o.safe.IsZero() && !p.Checkpoint.IsZero() {
-		return o.checkpoint(ctx, sfsync.Cursor{Field: o.table.CursorField, Time: o.safe}, false)
+		return o.checkpointAsync(sfsync.Cursor{Field: o.table.CursorField, Time: o.safe})
 	}
 	return nil
 }
@@ -242,15 +260,54 @@ func (o *objectRun) abortBatch() {
 }
 
 // checkpoint closes the open batch (opening an empty one if needed, so the
-// cursor still advances) and consolidates it with the cursor.
+// cursor still advances) and consolidates it with the cursor, after any
+// batch still consolidating in the background.
 func (o *objectRun) checkpoint(ctx context.Context, c sfsync.Cursor, fullRefresh bool) error {
+	if err := o.wait(); err != nil {
+		return err
+	}
 	if o.stager == nil {
 		if err := o.openBatch(ctx); err != nil {
 			return err
 		}
 	}
-	st := o.stager
+	st, b := o.stager, o.batch
 	o.stager = nil
+	return o.consolidate(ctx, st, b, c, fullRefresh)
+}
+
+// checkpointAsync hands the open batch to a background consolidation and
+// returns, so extraction of the next batch overlaps it. At most one batch
+// consolidates at a time, in order; its error surfaces at the next wait.
+func (o *objectRun) checkpointAsync(c sfsync.Cursor) error {
+	if err := o.wait(); err != nil {
+		return err
+	}
+	st, b := o.stager, o.batch
+	o.stager = nil
+	done := make(chan error, 1)
+	o.inflight = done
+	// Not ctx: that is the source's page callback context, which ends
+	// with Extract.
+	runCtx := o.ctx
+	go func() { done <- o.consolidate(runCtx, st, b, c, false) }()
+	return nil
+}
+
+// wait waits for the background consolidation, if any.
+func (o *objectRun) wait() error {
+	if o.inflight == nil {
+		return nil
+	}
+	err := <-o.inflight
+	o.inflight = nil
+	return err
+}
+
+// consolidate closes a batch's stager and consolidates the batch. It runs
+// on the run's goroutine or, from checkpointAsync, alone in the background:
+// it touches only the run's commit counters.
+func (o *objectRun) consolidate(ctx context.Context, st sfsync.Stager, b sfsync.Batch, c sfsync.Cursor, fullRefresh bool) error {
 	if err := st.Close(ctx); err != nil {
 		st.Abort()
 		return fmt.Errorf("stage %s: %w", o.table.Object, err)
@@ -258,9 +315,9 @@ func (o *objectRun) checkpoint(ctx context.Context, c sfsync.Cursor, fullRefresh
 	if c.Time.Before(o.before.Time) {
 		c.Time = o.before.Time // never move a cursor back
 	}
-	o.log.Debug("consolidating", "phase", "consolidate", "batch", o.batch.ID, "cursor", c.Time)
+	o.log.Debug("consolidating", "phase", "consolidate", "batch", b.ID, "cursor", c.Time)
 	res, err := o.r.opts.Warehouse.Consolidate(ctx, o.table, sfsync.Consolidation{
-		Batch:       o.batch,
+		Batch:       b,
 		Mode:        o.mode(),
 		FullRefresh: fullRefresh,
 		Cursor:      c,
@@ -268,13 +325,15 @@ func (o *objectRun) checkpoint(ctx context.Context, c sfsync.Cursor, fullRefresh
 	if err != nil {
 		return fmt.Errorf("consolidate %s: %w", o.table.Object, err)
 	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
 	o.committed++
 	o.run.RowsUpserted += res.Upserted
 	o.run.RowsDeleted += res.Deleted
 	if c.Time.After(o.run.CursorAfter) {
 		o.run.CursorAfter = c.Time
 	}
-	o.log.Debug("consolidated", "batch", o.batch.ID, "rows", res.Staged, "upserted", res.Upserted, "deleted", res.Deleted)
+	o.log.Debug("consolidated", "batch", b.ID, "rows", res.Staged, "upserted", res.Upserted, "deleted", res.Deleted)
 	return nil
 }
 
@@ -290,6 +349,9 @@ func (o *objectRun) mode() sfsync.DeleteMode {
 // starts from there: the run is then partial; with nothing committed it is
 // failed.
 func (o *objectRun) finish(err error) {
+	if werr := o.wait(); err == nil {
+		err = werr
+	}
 	o.run.FinishedAt = o.r.opts.Now().UTC()
 	if err == nil {
 		o.run.Status = sfsync.RunComplete

@@ -76,6 +76,8 @@ func openWarehouse(ctx context.Context, cfg *config.Config, log *slog.Logger) (s
 			StagingSchema: cfg.Schemas.Staging,
 			ControlSchema: cfg.Schemas.Control,
 			Logger:        log,
+			MemoryLimit:   cfg.Warehouse.MemoryLimit,
+			Threads:       cfg.Warehouse.Threads,
 		})
 	default:
 		return nil, fmt.Errorf("warehouse.type %q is not supported by this build", cfg.Warehouse.Type)
