@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # REST benchmark: initial sync of N Accounts from the emulator (a separate
 # process) into DuckDB (30 fields of Account), then an incremental run after
-# 10,000 changes.
+# 10,000 changes. MEMORY_LIMIT (e.g. 256MB) and BATCH_ROWS tune the run.
 # Prints one markdown table row per run. Usage: bench/rest.sh [N] [CHANGES]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,9 +29,10 @@ salesforce:
   password: emulator-password
 warehouse:
   path: $work/bench.duckdb
+${MEMORY_LIMIT:+  memory_limit: $MEMORY_LIMIT}
 sync:
   lookback: 5m
-  batch_rows: 100000
+  batch_rows: ${BATCH_ROWS:-100000}
   page_size: 2000
 objects:
   - name: Account
