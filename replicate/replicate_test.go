@@ -353,3 +353,48 @@ func TestObjectWithoutSystemModstamp(t *testing.T) {
 	}
 	e.mustEqual(t, "AccountHistory")
 }
+
+func TestObjectWithoutTimestampIsFullyRefreshed(t *testing.T) {
+	e := newEnv(t, sfemu.Options{Seed: 10, Records: map[string]int{"RecentlyViewed": 150, "User": 5}})
+	r := e.replicator(t, replicate.Options{Lookback: time.Minute})
+	for round := range 2 {
+		runs := e.runAll(t, r, sfsync.RunComplete, false, spec("RecentlyViewed"))
+		if !runs[0].Full || runs[0].RowsExtracted != int64(150+round) {
+			t.Fatalf("round %d: %+v", round, runs[0])
+		}
+		e.mustEqual(t, "RecentlyViewed")
+		if _, err := e.emu.Create("RecentlyViewed", map[string]any{"Name": "new", "Type": "Account"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestCustomObject(t *testing.T) {
+	def := sfemu.ObjectDef{Name: "Invoice__c", Label: "Invoice", Fields: []sfemu.FieldDef{
+		{Name: "Amount__c", Type: "currency", Precision: 16, Scale: 2, Nillable: true},
+		{Name: "Rate__c", Type: "percent", Precision: 5, Scale: 3, Nillable: true},
+		{Name: "Due__c", Type: "date", Nillable: true},
+		{Name: "Sent_At__c", Type: "datetime", Nillable: true},
+		{Name: "Slot__c", Type: "time", Nillable: true},
+		{Name: "Paid__c", Type: "boolean"},
+		{Name: "Lines__c", Type: "int", Digits: 9, Nillable: true},
+		{Name: "Memo__c", Type: "textarea", Length: 4000, Nillable: true},
+		{Name: "Account__c", Type: "reference", ReferenceTo: []string{"Account"}, Nillable: true},
+	}}
+	e := newEnv(t, sfemu.Options{Seed: 11, Custom: []sfemu.ObjectDef{def}, Records: map[string]int{"Invoice__c": 400, "Account": 20, "User": 5}})
+	r := e.replicator(t, replicate.Options{Lookback: time.Minute})
+	e.runAll(t, r, sfsync.RunComplete, false, spec("Invoice__c"))
+	e.mustEqual(t, "Invoice__c")
+	if _, err := e.emu.UpdateRandom("Invoice__c", 100, nil); err != nil {
+		t.Fatal(err)
+	}
+	e.runAll(t, r, sfsync.RunComplete, false, spec("Invoice__c"))
+	e.mustEqual(t, "Invoice__c")
+	var typ string
+	if err := e.wh.DB().QueryRowContext(t.Context(), `SELECT data_type FROM information_schema.columns WHERE table_name = 'Invoice__c' AND column_name = 'Amount__c'`).Scan(&typ); err != nil {
+		t.Fatal(err)
+	}
+	if typ != "DECIMAL(16,2)" {
+		t.Errorf("Amount__c is %s, want DECIMAL(16,2)", typ)
+	}
+}
