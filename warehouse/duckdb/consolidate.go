@@ -102,6 +102,7 @@ func (w *Warehouse) consolidate(ctx context.Context, t sfsync.Table, c sfsync.Co
 	}
 	start := time.Now()
 	for _, s := range steps {
+		stepStart := time.Now()
 		if w.failAt != nil {
 			if err := w.failAt(s.Name); err != nil {
 				return res, fmt.Errorf("%s: %w", s.Name, err)
@@ -131,6 +132,7 @@ func (w *Warehouse) consolidate(ctx context.Context, t sfsync.Table, c sfsync.Co
 		}
 		vals[sqlgen.ArgUpserted] = res.Upserted
 		vals[sqlgen.ArgDeleted] = res.Deleted
+		w.log.Debug("consolidate step", "object", t.Object, "step", s.Name, "took", time.Since(stepStart))
 	}
 	if w.failAt != nil {
 		if err := w.failAt("commit"); err != nil {
@@ -211,5 +213,19 @@ func (w *Warehouse) cleanStaging(ctx context.Context, object string, keep time.D
 	if removed > 0 {
 		w.log.Info("cleaned staging", "object", object, "rows", removed)
 	}
+	w.checkpoint(ctx)
 	return nil
+}
+
+// checkpoint writes the WAL into the database file now, best effort, so
+// each run pays for its own changes (DuckDB otherwise checkpoints whichever
+// commit crosses its WAL threshold) and readers find a compact file. It is
+// skipped while another object's transaction is open.
+func (w *Warehouse) checkpoint(ctx context.Context) {
+	start := time.Now()
+	if _, err := w.db.ExecContext(ctx, "CHECKPOINT"); err != nil {
+		w.log.Debug("checkpoint skipped", "err", err)
+		return
+	}
+	w.log.Debug("checkpoint", "took", time.Since(start))
 }
