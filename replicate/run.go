@@ -35,8 +35,9 @@ type objectRun struct {
 	inflight chan error      // the batch consolidating in the background, if any
 	ctx      context.Context // the run's context, for background consolidation
 
-	mu        sync.Mutex // guards committed and the run's commit counters
+	mu        sync.Mutex // guards committed, broken and the run's commit counters
 	committed int        // batches consolidated in this run
+	broken    bool       // a consolidation failed: no later batch may commit a cursor past it
 }
 
 func (o *objectRun) execute(ctx context.Context) error {
@@ -323,6 +324,9 @@ func (o *objectRun) consolidate(ctx context.Context, st sfsync.Stager, b sfsync.
 		Cursor:      c,
 	})
 	if err != nil {
+		o.mu.Lock()
+		o.broken = true
+		o.mu.Unlock()
 		return fmt.Errorf("consolidate %s: %w", o.table.Object, err)
 	}
 	o.mu.Lock()
@@ -358,7 +362,10 @@ func (o *objectRun) finish(err error) {
 		o.log.Info("complete", "rows", o.run.RowsExtracted, "upserted", o.run.RowsUpserted, "deleted", o.run.RowsDeleted, "cursor", o.run.CursorAfter)
 		return
 	}
-	if o.stager != nil && o.staged > 0 && o.table.Object != "" {
+	o.mu.Lock()
+	broken := o.broken
+	o.mu.Unlock()
+	if o.stager != nil && o.staged > 0 && o.table.Object != "" && !broken {
 		// Salvage what was extracted: commit it as a plain upsert. Inside a
 		// full refresh the cursor stays where it was; otherwise it moves to
 		// the source's last checkpoint.
