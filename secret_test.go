@@ -16,7 +16,7 @@ func TestSecretNeverPrints(t *testing.T) {
 	js, _ := json.Marshal(struct{ P Secret }{s})
 	for name, out := range map[string]string{
 		"%v":   fmt.Sprintf("%v", s),
-		"%s":   fmt.Sprintf("%s", s),
+		"%q":   fmt.Sprintf("%q", s),
 		"%+v":  fmt.Sprintf("%+v", struct{ P Secret }{s}),
 		"%#v":  fmt.Sprintf("%#v", s),
 		"slog": logs.String(),
