@@ -63,6 +63,8 @@ type Config struct {
 	// Exclude holds globs removed from glob matches (never from objects
 	// named exactly).
 	Exclude []string `yaml:"exclude,omitempty" json:"exclude,omitempty"`
+	// Serve configures the service (sfsync serve).
+	Serve Serve `yaml:"serve" json:"serve"`
 }
 
 // Salesforce says how to reach and authenticate to the org.
@@ -161,6 +163,7 @@ func base() *Config {
 			Parallelism:   DefaultParallelism,
 			BulkThreshold: DefaultBulkThreshold,
 		},
+		Serve: defaultServe(),
 	}
 }
 

@@ -81,6 +81,7 @@ func TestParseMinimalAppliesDefaults(t *testing.T) {
 			BulkThreshold: 50000,
 		},
 		Objects: []ObjectConfig{{Name: "Account"}},
+		Serve:   defaultServe(),
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Parse (-want +got):\n%s", diff)
@@ -146,6 +147,7 @@ exclude: ["*History"]
 			{Name: "*__c"},
 		},
 		Exclude: []string{"*History"},
+		Serve:   defaultServe(),
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Parse (-want +got):\n%s", diff)
@@ -174,7 +176,7 @@ colour: blue
 			want: []Problem{
 				{Path: "salesforce.pasword", Line: 6, Message: "unknown key (did you mean password?)"},
 				{Path: "objects[0].delete", Line: 9, Message: "unknown key (known keys: name, fields, filter, delete_mode, full_refresh_only)"},
-				{Path: "colour", Line: 10, Message: "unknown key (known keys: salesforce, warehouse, schemas, sync, objects, exclude)"},
+				{Path: "colour", Line: 10, Message: "unknown key (known keys: salesforce, warehouse, schemas, sync, objects, exclude, serve)"},
 				// The misspelt key leaves the password unset.
 				{Path: "salesforce.password", Message: "required when auth is password"},
 			},

@@ -53,6 +53,7 @@ func (d *decoder) document(data []byte, c *Config) error {
 		{"sync", func(v *yaml.Node, p string) { d.sync(v, p, &c.Sync) }},
 		{"objects", func(v *yaml.Node, p string) { d.objects(v, p, &c.Objects) }},
 		{"exclude", func(v *yaml.Node, p string) { d.strings(v, p, &c.Exclude) }},
+		{"serve", func(v *yaml.Node, p string) { d.serve(v, p, &c.Serve) }},
 	})
 	return nil
 }

@@ -99,4 +99,29 @@ objects:
 
 # Globs removed from glob matches (change event objects never match).
 exclude: ["*History", "*Share", "*Feed"]
+
+# The service, sfsync serve: runs objects on schedules and serves a status
+# page, a JSON API and Prometheus metrics.
+# serve:
+#   # Where the page, API and /metrics listen. Any address but a loopback
+#   # one (127.0.0.1, ::1, localhost) requires a token.
+#   listen: 127.0.0.1:8484
+#   # Bearer token every request but /healthz must carry (16+ characters).
+#   token: ${SFSYNC_SERVE_TOKEN}
+#   # Default schedule: an interval (15m) or a cron expression (*/15 * * * *).
+#   schedule: 15m
+#   # Per-object schedules.
+#   schedules:
+#     Opportunity: "0 * * * *"
+#   # Failed runs are retried after initial_delay, doubling up to max_delay,
+#   # at most max_attempts runs in a row.
+#   retry:
+#     max_attempts: 5
+#     initial_delay: 30s
+#     max_delay: 30m
+#   # Start no work while the org has used more than this share of its daily
+#   # API allowance.
+#   budget_share: 0.8
+#   # Keep run records this long.
+#   run_retention: 720h
 `

@@ -68,6 +68,7 @@ func (c *Config) problems() []Problem {
 	c.Schemas.check(v)
 	c.Sync.check(v)
 	checkObjects(v, c.Objects)
+	c.Serve.check(v)
 	for i, g := range c.Exclude {
 		if msg := patternProblem(g); msg != "" {
 			v.add(fmt.Sprintf("exclude[%d]", i), "%s", msg)

@@ -79,6 +79,7 @@ needed) or "sfsync init" to write a configuration file.`,
 		newEmulateCmd(g),
 		newQuickstartCmd(g),
 	)
+	root.AddCommand(newServeCmd(g))
 	return root
 }
 
