@@ -2,9 +2,7 @@ package sqlgen
 
 import (
 	"fmt"
-	"hash/fnv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/sfsync/sfsync"
 )
@@ -33,10 +31,11 @@ func (d Dialect) CheckLayout(l Layout) error {
 
 // Column is one column of a table.
 type Column struct {
-	Name    string
-	Type    string
-	NotNull bool
-	Default string // SQL expression, "" for none
+	Name       string
+	Type       string
+	NotNull    bool
+	Default    string // SQL expression, "" for none
+	PrimaryKey bool   // the table's primary key (one column at most)
 }
 
 // Helper columns of the consolidation work table, besides the final
@@ -126,12 +125,20 @@ func (d Dialect) FieldColumns(t sfsync.Table) ([]Column, error) {
 	return cols, nil
 }
 
-// FinalColumns returns the columns of t's final table: its fields, then
-// _sfsync_synced_at, _sfsync_deleted and _sfsync_deleted_at.
+// FinalColumns returns the columns of t's final table: its fields (Id the
+// primary key when the dialect says so), then _sfsync_synced_at,
+// _sfsync_deleted and _sfsync_deleted_at.
 func (d Dialect) FinalColumns(t sfsync.Table) ([]Column, error) {
 	cols, err := d.FieldColumns(t)
 	if err != nil {
 		return nil, err
+	}
+	if d.PrimaryKey {
+		for i := range cols {
+			if cols[i].Name == IDField(t) {
+				cols[i].PrimaryKey = true
+			}
+		}
 	}
 	return append(cols,
 		Column{Name: sfsync.ColSyncedAt, Type: d.Types.DateTime},
@@ -164,6 +171,22 @@ func (d Dialect) CreateSchema(schema string) (string, error) {
 
 // CreateTable renders CREATE TABLE IF NOT EXISTS with the given columns.
 func (d Dialect) CreateTable(schema, table string, cols []Column) (string, error) {
+	return d.createTable("CREATE TABLE IF NOT EXISTS", schema, table, cols)
+}
+
+// CreateStagingTable renders the CREATE TABLE of a staging table: UNLOGGED
+// when the dialect says so. An unlogged table skips the write-ahead log,
+// so staged rows, which live minutes, are neither logged nor shipped to
+// replicas and archives; but a server crash empties it: engines check
+// that a batch's rows are there before consolidating it.
+func (d Dialect) CreateStagingTable(schema, table string, cols []Column) (string, error) {
+	if d.UnloggedStaging {
+		return d.createTable("CREATE UNLOGGED TABLE IF NOT EXISTS", schema, table, cols)
+	}
+	return d.CreateTable(schema, table, cols)
+}
+
+func (d Dialect) createTable(create, schema, table string, cols []Column) (string, error) {
 	if err := d.CheckIdentifier(schema); err != nil {
 		return "", fmt.Errorf("schema name: %w", err)
 	}
@@ -174,7 +197,7 @@ func (d Dialect) CreateTable(schema, table string, cols []Column) (string, error
 		return "", fmt.Errorf("table %s: no columns", table)
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "CREATE TABLE IF NOT EXISTS %s (", d.Qualified(schema, table))
+	fmt.Fprintf(&b, "%s %s (", create, d.Qualified(schema, table))
 	for i, c := range cols {
 		def, err := d.columnDef(c)
 		if err != nil {
@@ -198,7 +221,10 @@ func (d Dialect) columnDef(c Column) (string, error) {
 		return "", fmt.Errorf("column %s: no type", c.Name)
 	}
 	s := d.Quote(c.Name) + " " + c.Type
-	if c.NotNull {
+	switch {
+	case c.PrimaryKey:
+		s += " PRIMARY KEY"
+	case c.NotNull:
 		s += " NOT NULL"
 	}
 	if c.Default != "" {
@@ -240,30 +266,24 @@ func (d Dialect) AlterColumnTypeSQL(schema, table, column, typ string) (string, 
 	return fmt.Sprintf(d.AlterColumnType, d.Qualified(schema, table), d.Quote(column), typ), nil
 }
 
-// CreateUniqueID renders the unique index on a final table's Id that
-// UpsertOnConflict needs. The index name is derived from the table name
-// and a hash of the qualified name, so it fits the identifier limit and
-// differs between tables.
-func (d Dialect) CreateUniqueID(schema, table, idColumn string) (string, error) {
-	for _, n := range []string{schema, table, idColumn} {
+// ReplaceColumnSQL renders a change of a column's type for a dialect
+// that cannot alter a column's type in place (Redshift, for anything but
+// VARCHAR length): a column of the new type is added, filled from the old
+// one, the old one dropped and the new one renamed to its name. The column
+// moves to the end of the table. Run the statements in one transaction.
+func (d Dialect) ReplaceColumnSQL(schema, table, column, typ string) ([]string, error) {
+	for _, n := range []string{schema, table, column} {
 		if err := d.CheckIdentifier(n); err != nil {
-			return "", fmt.Errorf("unique index on %s: %w", table, err)
+			return nil, fmt.Errorf("change type of %s.%s: %w", table, column, err)
 		}
 	}
-	h := fnv.New32a()
-	h.Write([]byte(schema + "\x00" + table))
-	suffix := fmt.Sprintf("_%08x_id", h.Sum32())
-	prefix := table
-	limit := 40
-	if d.MaxIdentifierLength > 0 && d.MaxIdentifierLength-len(suffix) < limit {
-		limit = d.MaxIdentifierLength - len(suffix)
-	}
-	for len(prefix) > limit {
-		_, size := utf8.DecodeLastRuneInString(prefix)
-		prefix = prefix[:len(prefix)-size]
-	}
-	return fmt.Sprintf("CREATE UNIQUE INDEX IF NOT EXISTS %s ON %s (%s)",
-		d.Quote(prefix+suffix), d.Qualified(schema, table), d.Quote(idColumn)), nil
+	t, c, tmp := d.Qualified(schema, table), d.Quote(column), d.Quote("_sfsync_retype")
+	return []string{
+		fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s %s", t, tmp, typ),
+		fmt.Sprintf("UPDATE %s SET %s = CAST(%s AS %s)", t, tmp, c, typ),
+		fmt.Sprintf("ALTER TABLE %s DROP COLUMN %s", t, c),
+		fmt.Sprintf("ALTER TABLE %s RENAME COLUMN %s TO %s", t, tmp, c),
+	}, nil
 }
 
 // Control table names, in the control schema.

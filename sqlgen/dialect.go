@@ -26,7 +26,7 @@ const (
 	// UpsertMerge runs one MERGE INTO ... WHEN MATCHED / WHEN NOT MATCHED.
 	UpsertMerge Upsert = "merge"
 	// UpsertOnConflict runs INSERT ... ON CONFLICT (Id) DO UPDATE; the final
-	// table needs a unique index on Id (Dialect.UniqueID).
+	// table needs Id as its primary key (Dialect.PrimaryKey).
 	UpsertOnConflict Upsert = "insert-on-conflict"
 	// UpsertDeleteInsert deletes the final rows whose Id is in the work
 	// table, then inserts the work table; columns of removed fields are
@@ -60,8 +60,13 @@ type Dialect struct {
 	MaxDecimalPrecision int
 	// Upsert is the consolidation strategy.
 	Upsert Upsert
-	// UniqueID gives final tables a unique index on Id.
-	UniqueID bool
+	// PrimaryKey makes Id the primary key of final tables (which INSERT
+	// ... ON CONFLICT needs).
+	PrimaryKey bool
+	// UnloggedStaging creates staging tables UNLOGGED: not written to the
+	// write-ahead log, and emptied by a server crash (see
+	// CreateStagingTable).
+	UnloggedStaging bool
 	// TempTable creates the per-transaction work table from a query: a
 	// format taking the quoted name and the query.
 	TempTable string
@@ -116,10 +121,10 @@ func DuckDB() Dialect {
 	}
 }
 
-// PostgreSQL is the dialect of PostgreSQL 13 and later. Final tables get a
-// unique index on Id, which INSERT ... ON CONFLICT needs. Identifiers are
-// cut at 63 bytes by the server, so longer names are rejected here. TEXT
-// cannot hold a NUL character.
+// PostgreSQL is the dialect of PostgreSQL 13 and later. Id is the primary
+// key of final tables, which INSERT ... ON CONFLICT needs; staging tables
+// are unlogged. Identifiers are cut at 63 bytes by the server, so longer
+// names are rejected here. TEXT cannot hold a NUL character.
 func PostgreSQL() Dialect {
 	return Dialect{
 		Name:                "postgres",
@@ -136,7 +141,8 @@ func PostgreSQL() Dialect {
 		},
 		MaxDecimalPrecision: 1000,
 		Upsert:              UpsertOnConflict,
-		UniqueID:            true,
+		PrimaryKey:          true,
+		UnloggedStaging:     true,
 		TempTable:           "CREATE TEMP TABLE %s ON COMMIT DROP AS %s",
 		Placeholder:         "$%d",
 		AlterColumnType:     "ALTER TABLE %s ALTER COLUMN %s TYPE %s",

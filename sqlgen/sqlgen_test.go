@@ -78,14 +78,11 @@ func render(t *testing.T, d Dialect) map[string]string {
 		t.Fatal(err)
 	}
 	must(d.CreateTable(l.Final, tbl.Object, fc))
-	if d.UniqueID {
-		must(d.CreateUniqueID(l.Final, tbl.Object, "Id"))
-	}
 	sc, err := d.StagingColumns(tbl)
 	if err != nil {
 		t.Fatal(err)
 	}
-	must(d.CreateTable(l.Staging, tbl.Object, sc))
+	must(d.CreateStagingTable(l.Staging, tbl.Object, sc))
 	must(d.AddColumn(l.Final, tbl.Object, Column{Name: "New Field__c", Type: d.Types.String}))
 	if d.AlterColumnType != "" {
 		must(d.AlterColumnTypeSQL(l.Final, tbl.Object, "Amount__c", d.DecimalType(20, 2)))
@@ -117,6 +114,29 @@ func render(t *testing.T, d Dialect) map[string]string {
 	dup, err := d.CountDuplicateIDs(l, tbl.Object, "Id")
 	must(dup.String(), err)
 	out["control"] = b.String()
+
+	if d.Name != "duckdb" {
+		// What the PostgreSQL warehouse (and its Redshift flavor) runs
+		// besides: the altered values and the run lock's lease.
+		b.Reset()
+		must(d.AlteredValuesTable(l.Control))
+		must(d.InsertAlteredValue(l), nil)
+		must(d.SelectAlteredValues(l), nil)
+		must(d.CleanAlteredValues(l), nil)
+		must(d.RunLockTable(l.Control))
+		lease := d.RunLeaseStatements(l)
+		for _, q := range []string{lease.Expire, lease.Take, lease.Holder, lease.Renew, lease.Release} {
+			must(q, nil)
+		}
+		replace, err := d.ReplaceColumnSQL(l.Final, tbl.Object, "Amount__c", d.DecimalType(20, 2))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range replace {
+			must(q, nil)
+		}
+		out["server"] = b.String()
+	}
 
 	for _, c := range []struct {
 		name string

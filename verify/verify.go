@@ -231,11 +231,18 @@ func Canonical(f sfsync.Field, v any) (string, error) {
 		}
 		return t.Format("2006-01-02"), nil
 	case sfsync.KindTime:
-		t, ok := v.(time.Time)
-		if !ok {
+		switch x := v.(type) {
+		case time.Time:
+			return x.Format("15:04:05.000"), nil
+		case string: // PostgreSQL's TIME through database/sql: "13:30:00.123"
+			t, err := sfsync.ParseTime(x)
+			if err != nil {
+				return "", err
+			}
+			return t.Format("15:04:05.000"), nil
+		default:
 			return "", fmt.Errorf("unexpected %T for a time", v)
 		}
-		return t.Format("15:04:05.000"), nil
 	default:
 		switch x := v.(type) {
 		case string:

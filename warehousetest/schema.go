@@ -180,8 +180,21 @@ func testRoundTrip(t *testing.T, h *harness) {
 			sfsync.Decimal("123456789.123456789"), 6.02214076e23,
 			day(1700, 1, 1), clock(12, 0, 0, 1), time.Date(4000, 12, 31, 0, 0, 0, 0, time.UTC)},
 	}
+	stored := map[string]string{} // Id → text stored, where it differs
+	var rejected []sfsync.Record
 	for i, s := range hostileStrings(h.limits.MaxTextBytes) {
-		records = append(records, sfsync.Record{fmt.Sprintf("k-text-%02d", i), s, nil, nil, nil, nil, nil, nil, nil, nil})
+		r := sfsync.Record{fmt.Sprintf("k-text-%02d", i), s, nil, nil, nil, nil, nil, nil, nil, nil}
+		if h.limits.storedText != nil {
+			out, ok := h.limits.storedText(s)
+			if !ok {
+				rejected = append(rejected, r)
+				continue
+			}
+			if out != s {
+				stored[r[0].(string)] = out
+			}
+		}
+		records = append(records, r)
 	}
 	b := h.stage(tbl, records...)
 	res := h.consolidate(tbl, consolidation(tbl, b, sfsync.DeleteSoft, true, time.Time{}))
@@ -189,8 +202,25 @@ func testRoundTrip(t *testing.T, h *harness) {
 	var want []map[string]any
 	for _, r := range records {
 		m := recordRow(tbl, r)
+		if s, ok := stored[r[0].(string)]; ok {
+			m["Text__c"] = s
+		}
 		m[sfsync.ColDeleted], m[sfsync.ColDeletedAt] = false, nil
 		want = append(want, m)
+	}
+	// Text the warehouse says it rejects fails its batch, naming the
+	// value's table, column and Id.
+	for _, r := range rejected {
+		s, err := h.w.Stage(h.ctx, tbl, h.batch(tbl.Object))
+		if err != nil {
+			t.Fatalf("Stage: %v", err)
+		}
+		err = s.Write(h.ctx, []sfsync.Record{r})
+		if err == nil {
+			err = s.Close(h.ctx)
+		}
+		s.Abort()
+		errorContains(t, fmt.Sprintf("text %q the warehouse rejects", clipText(r[1].(string))), err, tbl.Object, "Text__c", r[0].(string))
 	}
 	got := h.rows(tbl.Object)
 	sortByID(want)
@@ -207,6 +237,13 @@ func testRoundTrip(t *testing.T, h *harness) {
 			t.Errorf("row %v (-want +got):\n%s", want[i]["Id"], diff)
 		}
 	}
+}
+
+func clipText(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "..."
+	}
+	return s
 }
 
 func testHostileIdentifiers(t *testing.T, h *harness) {

@@ -20,7 +20,8 @@
 // The suite calls Setup and closes the warehouse. It reads final and
 // staging tables back through the Reader interface, which the warehouse
 // must implement too; an engine with limits (identifier length, text
-// size) says so by implementing Limiter.
+// size, text it cannot store exactly) says so by implementing
+// IdentifierLimiter, TextLimiter or TextStorer.
 package warehousetest
 
 import (
@@ -65,10 +66,22 @@ type TextLimiter interface {
 	MaxTextBytes() int
 }
 
+// TextStorer is implemented by warehouses that cannot store every text
+// exactly (PostgreSQL's TEXT holds no NUL character). StoredText returns
+// the text the warehouse stores for s, or false when staging s fails
+// instead, with an error naming the table, column and Id. The suite then
+// expects exactly that.
+type TextStorer interface {
+	StoredText(s string) (stored string, ok bool)
+}
+
 // limits are what the warehouse under test cannot store.
 type limits struct {
 	MaxIdentifierLength int
 	MaxTextBytes        int
+	// storedText maps a text to what the warehouse stores, ok false when
+	// it rejects it; nil when it stores every text exactly.
+	storedText func(string) (string, bool)
 }
 
 // Run runs the suite. open returns a new, empty warehouse for each
@@ -139,6 +152,9 @@ func newHarness(t *testing.T, open func(t *testing.T) sfsync.Warehouse) *harness
 	}
 	if l, ok := w.(TextLimiter); ok {
 		h.limits.MaxTextBytes = l.MaxTextBytes()
+	}
+	if s, ok := w.(TextStorer); ok {
+		h.limits.storedText = s.StoredText
 	}
 	for range 2 { // Setup is idempotent
 		if err := w.Setup(h.ctx); err != nil {

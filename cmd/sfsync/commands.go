@@ -73,7 +73,11 @@ func newCheckCmd(g *globals) *cobra.Command {
 			if err := wh.Setup(ctx); err != nil {
 				return fmt.Errorf("warehouse: %w", err)
 			}
-			fmt.Fprintf(g.stdout, "warehouse: ok (%s %s)\n", orDefault(cfg.Warehouse.Type, "duckdb"), cfg.Warehouse.Path)
+			where := cfg.Warehouse.Path
+			if cfg.Warehouse.Type == "postgres" {
+				where = "schemas " + cfg.Schemas.Final + ", " + cfg.Schemas.Staging + ", " + cfg.Schemas.Control
+			}
+			fmt.Fprintf(g.stdout, "warehouse: ok (%s %s)\n", orDefault(cfg.Warehouse.Type, "duckdb"), where)
 			return nil
 		},
 	}

@@ -78,8 +78,10 @@ needed) or "sfsync init" to write a configuration file.`,
 		newStatusCmd(g),
 		newEmulateCmd(g),
 		newQuickstartCmd(g),
+		newServeCmd(g),
+		newConsolidateCmd(g),
+		newSQLCmd(g),
 	)
-	root.AddCommand(newServeCmd(g))
 	return root
 }
 

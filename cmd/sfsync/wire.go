@@ -13,6 +13,7 @@ import (
 	"github.com/sfsync/sfsync/replicate"
 	"github.com/sfsync/sfsync/salesforce"
 	"github.com/sfsync/sfsync/warehouse/duckdb"
+	"github.com/sfsync/sfsync/warehouse/postgres"
 )
 
 // loadConfig reads the configuration file, with every problem in it.
@@ -78,6 +79,17 @@ func openWarehouse(ctx context.Context, cfg *config.Config, log *slog.Logger) (s
 			Logger:        log,
 			MemoryLimit:   cfg.Warehouse.MemoryLimit,
 			Threads:       cfg.Warehouse.Threads,
+		})
+	case "postgres":
+		return postgres.Open(ctx, postgres.Options{
+			DSN:           cfg.Warehouse.DSN,
+			FinalSchema:   cfg.Schemas.Final,
+			StagingSchema: cfg.Schemas.Staging,
+			ControlSchema: cfg.Schemas.Control,
+			Logger:        log,
+			// Each object replicated at once holds up to two connections
+			// (a batch staging, the previous one consolidating).
+			MaxConns: max(10, 2*cfg.Sync.Parallelism+4),
 		})
 	default:
 		return nil, fmt.Errorf("warehouse.type %q is not supported by this build", cfg.Warehouse.Type)

@@ -1,7 +1,7 @@
 CREATE SCHEMA IF NOT EXISTS "salesforce";
 
 CREATE TABLE IF NOT EXISTS "salesforce"."Order" (
-  "Id" TEXT,
+  "Id" TEXT PRIMARY KEY,
   "Group" TEXT,
   "select" TEXT,
   "MixedCase__c" BOOLEAN,
@@ -20,9 +20,7 @@ CREATE TABLE IF NOT EXISTS "salesforce"."Order" (
   "_sfsync_deleted_at" TIMESTAMPTZ
 );
 
-CREATE UNIQUE INDEX IF NOT EXISTS "Order_29939f9e_id" ON "salesforce"."Order" ("Id");
-
-CREATE TABLE IF NOT EXISTS "salesforce_staging"."Order" (
+CREATE UNLOGGED TABLE IF NOT EXISTS "salesforce_staging"."Order" (
   "Id" TEXT,
   "Group" TEXT,
   "select" TEXT,
