@@ -34,6 +34,7 @@ const (
 const (
 	WarehouseDuckDB   = "duckdb"
 	WarehousePostgres = "postgres"
+	WarehouseRedshift = "redshift"
 )
 
 // Defaults for settings the file leaves out.
@@ -101,7 +102,8 @@ type Salesforce struct {
 
 // Warehouse says where replicas are written.
 type Warehouse struct {
-	// Type is WarehouseDuckDB (the default) or WarehousePostgres.
+	// Type is WarehouseDuckDB (the default), WarehousePostgres or
+	// WarehouseRedshift.
 	Type string `yaml:"type" json:"type"`
 	// Path is the DuckDB database file (duckdb). Load makes a relative path
 	// relative to the configuration file's directory.
@@ -114,6 +116,11 @@ type Warehouse struct {
 	MemoryLimit string `yaml:"memory_limit,omitempty" json:"memory_limit,omitempty"`
 	// Threads caps DuckDB's worker threads; 0 means one per core (duckdb).
 	Threads int `yaml:"threads,omitempty" json:"threads,omitempty"`
+	// Text is what postgres and redshift do with text they cannot store
+	// exactly (NUL bytes; over 65535 bytes in Redshift): "clean" (the
+	// default) strips or cuts it and records it in _sfsync.altered_values,
+	// "reject" fails the batch.
+	Text string `yaml:"text,omitempty" json:"text,omitempty"`
 }
 
 // Schemas name the warehouse schemas sfsync writes to.

@@ -94,6 +94,7 @@ func (d *decoder) warehouse(n *yaml.Node, path string, w *Warehouse) {
 		{"dsn", func(v *yaml.Node, p string) { d.secret(v, p, &w.DSN) }},
 		{"memory_limit", func(v *yaml.Node, p string) { d.str(v, p, &w.MemoryLimit) }},
 		{"threads", func(v *yaml.Node, p string) { d.integer(v, p, &w.Threads) }},
+		{"text", func(v *yaml.Node, p string) { d.str(v, p, &w.Text) }},
 	})
 }
 

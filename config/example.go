@@ -44,12 +44,15 @@ salesforce:
   api_version: "62.0"
 
 warehouse:
-  # duckdb (an embedded database file) or postgres.
+  # duckdb (an embedded database file), postgres or redshift.
   type: duckdb
   # duckdb: the database file (a relative path is relative to this file).
   path: sfsync.duckdb
   # postgres: the connection string; it may hold a password.
   # dsn: ${SFSYNC_PG_DSN}
+  # postgres, redshift: text they cannot store exactly (NUL bytes; over
+  # 65535 bytes in Redshift) is cleaned and recorded, or rejects the batch.
+  # text: clean
   # duckdb: cap its memory and threads (defaults: 80% of RAM, one per core).
   # memory_limit: 512MB
   # threads: 2

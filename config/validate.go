@@ -195,9 +195,9 @@ func (w *Warehouse) check(v *checker) {
 		if !w.DSN.IsZero() {
 			v.add("warehouse.dsn", "not used when type is duckdb; remove it")
 		}
-	case WarehousePostgres:
+	case WarehousePostgres, WarehouseRedshift:
 		if w.DSN.IsZero() {
-			v.add("warehouse.dsn", "required when type is postgres, such as ${SFSYNC_PG_DSN}")
+			v.add("warehouse.dsn", "required when type is %s, such as ${SFSYNC_PG_DSN}", w.Type)
 		}
 		if w.Path != "" {
 			v.add("warehouse.path", "not used when type is postgres; remove it")
@@ -209,7 +209,15 @@ func (w *Warehouse) check(v *checker) {
 			v.add("warehouse.threads", "not used when type is postgres; remove it")
 		}
 	default:
-		v.add("warehouse.type", "must be %s or %s (got %q)", WarehouseDuckDB, WarehousePostgres, w.Type)
+		v.add("warehouse.type", "must be %s, %s or %s (got %q)", WarehouseDuckDB, WarehousePostgres, WarehouseRedshift, w.Type)
+	}
+	switch w.Text {
+	case "", "clean", "reject":
+		if w.Text != "" && w.Type == WarehouseDuckDB {
+			v.add("warehouse.text", "not used when type is duckdb (it stores any text); remove it")
+		}
+	default:
+		v.add("warehouse.text", "must be clean or reject (got %q)", w.Text)
 	}
 	if w.Threads < 0 {
 		v.add("warehouse.threads", "must be 0 (one per core) or more")

@@ -142,7 +142,7 @@ func TestValidate(t *testing.T) {
 			mutate: func(c *Config) {
 				c.Warehouse.Type = "sqlite"
 			},
-			want: []Problem{{Path: "warehouse.type", Message: `must be duckdb or postgres (got "sqlite")`}},
+			want: []Problem{{Path: "warehouse.type", Message: `must be duckdb, postgres or redshift (got "sqlite")`}},
 		},
 		{
 			name: "postgres needs a dsn and no path",
@@ -152,6 +152,19 @@ func TestValidate(t *testing.T) {
 			want: []Problem{
 				{Path: "warehouse.dsn", Message: "required when type is postgres, such as ${SFSYNC_PG_DSN}"},
 				{Path: "warehouse.path", Message: "not used when type is postgres; remove it"},
+			},
+		},
+		{
+			name: "text policy",
+			mutate: func(c *Config) {
+				c.Warehouse.Text = "truncate"
+				c.Warehouse.MemoryLimit = "lots"
+				c.Warehouse.Threads = -1
+			},
+			want: []Problem{
+				{Path: "warehouse.text", Message: `must be clean or reject (got "truncate")`},
+				{Path: "warehouse.threads", Message: "must be 0 (one per core) or more"},
+				{Path: "warehouse.memory_limit", Message: "must be a size such as 512MB or 4GB, or a share of RAM such as 50%"},
 			},
 		},
 		{

@@ -14,6 +14,7 @@ import (
 	"github.com/sfsync/sfsync/salesforce"
 	"github.com/sfsync/sfsync/warehouse/duckdb"
 	"github.com/sfsync/sfsync/warehouse/postgres"
+	"github.com/sfsync/sfsync/warehouse/redshift"
 )
 
 // loadConfig reads the configuration file, with every problem in it.
@@ -90,6 +91,17 @@ func openWarehouse(ctx context.Context, cfg *config.Config, log *slog.Logger) (s
 			// Each object replicated at once holds up to two connections
 			// (a batch staging, the previous one consolidating).
 			MaxConns: max(10, 2*cfg.Sync.Parallelism+4),
+			Text:     postgres.TextPolicy(cfg.Warehouse.Text),
+		})
+	case "redshift":
+		return redshift.Open(ctx, redshift.Options{
+			DSN:           cfg.Warehouse.DSN,
+			FinalSchema:   cfg.Schemas.Final,
+			StagingSchema: cfg.Schemas.Staging,
+			ControlSchema: cfg.Schemas.Control,
+			Logger:        log,
+			MaxConns:      max(10, 2*cfg.Sync.Parallelism+4),
+			Text:          postgres.TextPolicy(cfg.Warehouse.Text),
 		})
 	default:
 		return nil, fmt.Errorf("warehouse.type %q is not supported by this build", cfg.Warehouse.Type)
