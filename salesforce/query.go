@@ -81,13 +81,13 @@ func (c *Client) Count(ctx context.Context, w sfsync.Window) (int64, error) {
 	return total, nil
 }
 
-// Extract pages through a window: the SOQL comes from soql.WindowQuery,
-// queryAll is used when the window includes deleted records, and every page
-// is decoded by the describe into Records laid out as w.Fields. The next page
-// is fetched while fn processes the current one (never more than one page
-// ahead). An expired session is renewed and the same page fetched again, so
-// no page is lost or repeated.
-func (c *Client) Extract(ctx context.Context, w sfsync.Window, fn func(context.Context, *sfsync.Page) error) error {
+// extractREST pages through a window with REST: the SOQL comes from
+// soql.WindowQuery, queryAll is used when the window includes deleted
+// records, and every page is decoded by the describe into Records laid out
+// as w.Fields. The next page is fetched while fn processes the current one
+// (never more than one page ahead). An expired session is renewed and the
+// same page fetched again, so no page is lost or repeated.
+func (c *Client) extractREST(ctx context.Context, w sfsync.Window, fn func(context.Context, *sfsync.Page) error) error {
 	statement, err := soql.WindowQuery(w)
 	if err != nil {
 		return fmt.Errorf("extract: %w: %w", err, sfsync.ErrPermanent)

@@ -40,6 +40,9 @@ type call struct {
 	// ends early is fetched again, so it must not have side effects beyond
 	// its own result.
 	decoder func(io.Reader) error
+	// onHeader, when set, sees the headers of a 2xx answer before decoder
+	// reads its body.
+	onHeader func(http.Header)
 }
 
 // maxErrorBody caps how much of an error answer is read.
@@ -172,6 +175,9 @@ func (c *Client) attempt(ctx context.Context, cl *call, token, instance string) 
 		rd = io.LimitReader(resp.Body, 0)
 	}
 	if ok {
+		if cl.onHeader != nil {
+			cl.onHeader(resp.Header)
+		}
 		if cl.decoder == nil {
 			_, err = io.Copy(io.Discard, rd)
 			return 0, err

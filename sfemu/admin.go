@@ -33,6 +33,8 @@ type adminRequest struct {
 	After int       `json:"after"`
 	Times int       `json:"times"`
 	Delay string    `json:"delay"`
+	// Message is a jobfail fault's errorMessage.
+	Message string `json:"message"`
 }
 
 type adminError struct {
@@ -189,9 +191,9 @@ func (s *Server) adminAction(action string, req *adminRequest) (any, int, error)
 		s.SetFormulaDrift(req.Object, v)
 		return ok, 0, nil
 	case "faults":
-		f := Fault{Kind: req.Kind, Route: req.Route, After: req.After, Times: req.Times}
+		f := Fault{Kind: req.Kind, Route: req.Route, After: req.After, Times: req.Times, Message: req.Message}
 		if !f.Kind.valid() {
-			return nil, bad, fmt.Errorf("faults: unknown kind %q (want unavailable, html500, limit, session, reset, slow, locator or timeout)", req.Kind)
+			return nil, bad, fmt.Errorf("faults: unknown kind %q (want unavailable, html500, limit, session, reset, slow, locator, timeout, jobfail or jobstuck)", req.Kind)
 		}
 		if req.Delay != "" {
 			d, err := time.ParseDuration(req.Delay)
@@ -229,6 +231,7 @@ type stats struct {
 	APIUsage int64                  `json:"apiUsage"`
 	APILimit int64                  `json:"apiLimit"`
 	Cursors  int                    `json:"cursors"`
+	BulkJobs int                    `json:"bulkJobs"` // query jobs not deleted
 	Faults   int                    `json:"faults"`
 	Objects  map[string]objectStats `json:"objects"`
 }
@@ -268,6 +271,7 @@ func (s *Server) stats() stats {
 	s.cursorMu.Lock()
 	st.Cursors = len(s.cursors)
 	s.cursorMu.Unlock()
+	st.BulkJobs = len(s.BulkJobs())
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	for _, o := range s.objList {

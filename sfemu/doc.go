@@ -49,6 +49,12 @@
 //	GET  /services/data/vXX.X/sobjects/{Obj}/deleted/?start=&end=
 //	GET  /services/data/vXX.X/query?q=       and queryAll?q=
 //	GET  /services/data/vXX.X/query/{locator}
+//	POST /services/data/vXX.X/jobs/query                   Bulk API 2.0 query job: create
+//	GET  /services/data/vXX.X/jobs/query                   list jobs
+//	GET  /services/data/vXX.X/jobs/query/{id}              job info (each poll advances the job)
+//	PATCH /services/data/vXX.X/jobs/query/{id}             {"state":"Aborted"}
+//	DELETE /services/data/vXX.X/jobs/query/{id}            204; terminal jobs only
+//	GET  /services/data/vXX.X/jobs/query/{id}/results?locator=&maxRecords=
 //
 // Requests under /services/data/vXX.X need a bearer token from the token
 // endpoint and count against the daily API limit, which every response
@@ -57,6 +63,20 @@
 // taken when its first page is served; its locator expires after
 // Options.LocatorIdle without use, and only the 32 most recently used
 // locators are kept.
+//
+// A Bulk API 2.0 query job is created UploadComplete; the first poll of its
+// info moves it to InProgress and snapshots its result; the
+// Options.BulkJobPolls-th poll finds it JobComplete. Creation refuses what
+// Bulk queries refuse: compound fields ("Selecting compound data not
+// supported in Bulk Query"), base64 fields, COUNT(), OFFSET, and the
+// objects of Options.BulkUnsupported (INVALIDENTITY). Results are CSV pages
+// of maxRecords rows (Options.BulkPageSize by default) with Sforce-Locator
+// (the literal "null" on the last page) and Sforce-NumberOfRecords, gzipped
+// when the request accepts gzip; fetching them with another API version
+// than the job's answers 409, before JobComplete 400. The fault kinds
+// jobfail and jobstuck make the next created job end Failed or stay
+// InProgress; the routes bulkcreate, bulklist, bulkjob and bulkresults take
+// the other faults (slow result pages, a reset mid-download, ...).
 //
 // # Admin endpoint
 //
@@ -77,12 +97,12 @@
 //	POST /_emulator/touch-same-second  {"object","n"}                  → {"ids"}
 //	POST /_emulator/add-field          {"object","field":{FieldDef}}
 //	POST /_emulator/formula-drift      {"object","value"}              (null value restores)
-//	POST /_emulator/faults             {"kind","route","after","times","delay"}  (delay: "2s")
+//	POST /_emulator/faults             {"kind","route","after","times","delay","message"}  (delay: "2s")
 //	POST /_emulator/faults/clear
 //	POST /_emulator/expire-tokens
 //	POST /_emulator/api-usage          {"used"}
 //	GET  /_emulator/truth?object=Account[&all=true]   → {Id: {field: value}} (times in RFC 3339)
-//	GET  /_emulator/stats              → {"requests","apiUsage","apiLimit","cursors","faults","objects"}
+//	GET  /_emulator/stats              → {"requests","apiUsage","apiLimit","cursors","bulkJobs","faults","objects"}
 //	GET  /_emulator/faults             → pending faults
 //
 // FieldDef keys in add-field are name, label, type, length, precision,

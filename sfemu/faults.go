@@ -35,6 +35,12 @@ const (
 	FaultLocator FaultKind = "locator"
 	// FaultTimeout answers 400 QUERY_TIMEOUT.
 	FaultTimeout FaultKind = "timeout"
+	// FaultJobFail lets a Bulk API 2.0 query job be created, then end in
+	// state Failed with the fault's Message as its errorMessage.
+	FaultJobFail FaultKind = "jobfail"
+	// FaultJobStuck lets a Bulk API 2.0 query job be created, then stay
+	// InProgress until it is aborted.
+	FaultJobStuck FaultKind = "jobstuck"
 )
 
 // Fault describes an injected failure.
@@ -44,7 +50,11 @@ type Fault struct {
 	// (one object), "sobjects" (describe global), "sobject" (one object's
 	// basic information), "resources", "query" (first page of query or
 	// queryAll), "querymore" (nextRecordsUrl pages), "limits", "updated",
-	// "deleted", or "" for any request under /services/data/vXX.X/.
+	// "deleted", the Bulk API 2.0 query job routes "bulkcreate" (create),
+	// "bulklist" (list), "bulkjob" (job info, abort, delete) and
+	// "bulkresults" (result pages), or "" for any request under
+	// /services/data/vXX.X/. Job faults (jobfail, jobstuck) apply to job
+	// creation only: they match "bulkcreate" or "" and no other route.
 	Route string `json:"route"`
 	// After lets this many matching requests through first.
 	After int `json:"after"`
@@ -53,15 +63,23 @@ type Fault struct {
 	Times int `json:"times"`
 	// Delay is the pause of a FaultSlow.
 	Delay time.Duration `json:"delay"`
+	// Message is the errorMessage of a job failed by FaultJobFail; empty
+	// for a generic internal failure.
+	Message string `json:"message,omitempty"`
 }
 
 func (k FaultKind) valid() bool {
 	switch k {
-	case FaultUnavailable, FaultHTML500, FaultLimit, FaultSession, FaultReset, FaultSlow, FaultLocator, FaultTimeout:
+	case FaultUnavailable, FaultHTML500, FaultLimit, FaultSession, FaultReset, FaultSlow, FaultLocator, FaultTimeout,
+		FaultJobFail, FaultJobStuck:
 		return true
 	}
 	return false
 }
+
+// jobFault reports whether k changes a query job's fate rather than the
+// answer to a request.
+func (k FaultKind) jobFault() bool { return k == FaultJobFail || k == FaultJobStuck }
 
 type activeFault struct {
 	Fault
@@ -105,6 +123,9 @@ func (fs *faultSet) take(route string, api bool) (Fault, bool) {
 	defer fs.mu.Unlock()
 	for i, f := range fs.list {
 		if f.Route != route && !(f.Route == "" && api) {
+			continue
+		}
+		if f.Kind.jobFault() && route != routeBulkCreate {
 			continue
 		}
 		f.seen++

@@ -27,6 +27,9 @@ const (
 type call struct {
 	version string // API version from the path, e.g. "62.0"
 	route   *route
+	// jobFault is a job fault (jobfail, jobstuck) taken for this request;
+	// the create handler gives it to the job it creates.
+	jobFault *Fault
 }
 
 type handler func(w http.ResponseWriter, r *http.Request, c *call)
@@ -45,7 +48,19 @@ var (
 	onlyGet   = []string{http.MethodGet, http.MethodHead}
 	onlyPost  = []string{http.MethodPost}
 	getOrPost = []string{http.MethodGet, http.MethodHead, http.MethodPost}
+	// jobMethods serve a query job: info, abort, delete.
+	jobMethods = []string{http.MethodGet, http.MethodHead, http.MethodPatch, http.MethodDelete}
 )
+
+// methodData is data for one method only, so that one path can serve two
+// routes (creating and listing query jobs).
+func methodData(method, path string) []string {
+	ps := data(path)
+	for i := range ps {
+		ps[i] = method + " " + ps[i]
+	}
+	return ps
+}
 
 // data returns the patterns for an API resource path with and without a
 // trailing slash.
@@ -54,8 +69,7 @@ func data(path string) []string {
 	return []string{p, p + "/{$}"}
 }
 
-// routes is the one place endpoints are registered. Bulk API 2.0 query
-// jobs belong here too, under data("jobs/query") and friends.
+// routes is the one place endpoints are registered.
 func (s *Server) routes() []route {
 	return []route{
 		{kind: routeOAuth, name: "token", methods: onlyPost, patterns: []string{"/services/oauth2/token"}, handle: s.handleToken},
@@ -74,6 +88,10 @@ func (s *Server) routes() []route {
 		{kind: routeAPI, name: "querymore", methods: onlyGet, patterns: []string{
 			"/services/data/{version}/query/{locator}", "/services/data/{version}/queryAll/{locator}",
 		}, handle: s.handleQueryMore},
+		{kind: routeAPI, name: routeBulkCreate, methods: onlyPost, patterns: methodData(http.MethodPost, "jobs/query"), handle: s.handleBulkCreate},
+		{kind: routeAPI, name: "bulklist", methods: onlyGet, patterns: methodData(http.MethodGet, "jobs/query"), handle: s.handleBulkList},
+		{kind: routeAPI, name: "bulkjob", methods: jobMethods, patterns: data("jobs/query/{job}"), handle: s.handleBulkJob},
+		{kind: routeAPI, name: "bulkresults", methods: onlyGet, patterns: data("jobs/query/{job}/results"), handle: s.handleBulkResults},
 		{kind: routeAPI, name: "", patterns: []string{"/services/data/{version}/"}, handle: handleNotFound},
 
 		{kind: routeAdmin, name: "admin", methods: getOrPost, patterns: []string{"/_emulator/{action}", "/_emulator/faults/clear"}, handle: s.handleAdmin},
@@ -111,6 +129,8 @@ func (s *Server) pipeline(rt *route) http.Handler {
 					s.dispatch(rec, r, c)
 					resetMidBody(w, rec)
 					return
+				case FaultJobFail, FaultJobStuck:
+					c.jobFault = &f
 				default:
 					s.writeFault(w, r, f)
 					return

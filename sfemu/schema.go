@@ -107,7 +107,7 @@ type part struct {
 func kindOf(typ string) (valueKind, bool) {
 	switch typ {
 	case "id", "reference", "string", "textarea", "picklist", "multipicklist", "combobox",
-		"phone", "email", "url", "encryptedstring", "anyType":
+		"phone", "email", "url", "encryptedstring", "anyType", "base64":
 		return vkString, true
 	case "boolean":
 		return vkBool, true
@@ -151,6 +151,8 @@ func soapType(typ string) string {
 		return "urn:location"
 	case "anyType":
 		return "xsd:anyType"
+	case "base64":
+		return "xsd:base64Binary"
 	}
 	return "xsd:string"
 }
@@ -217,7 +219,7 @@ func (f *field) settle() {
 		}
 	case f.Type == "multipicklist":
 		f.Sortable, f.Groupable = false, false
-	case f.Type == "encryptedstring", f.Type == "anyType":
+	case f.Type == "encryptedstring", f.Type == "anyType", f.Type == "base64":
 		f.Filterable, f.Sortable, f.Groupable = false, false, false
 	case f.Type == "address", f.Type == "location":
 		f.Filterable, f.Sortable, f.Groupable, f.Aggregatable = false, false, false, false

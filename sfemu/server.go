@@ -55,6 +55,19 @@ type Options struct {
 	// Logger receives debug logs of requests and admin actions; nil
 	// discards them.
 	Logger *slog.Logger
+
+	// BulkJobPolls is the job info request at which a Bulk API 2.0 query
+	// job completes: the first one moves it from UploadComplete to
+	// InProgress and takes its result snapshot, the BulkJobPolls-th one
+	// finds it JobComplete. Defaults to 2; 1 completes a job at its first
+	// poll.
+	BulkJobPolls int
+	// BulkPageSize is the number of records in a result page when the
+	// request gives no maxRecords; defaults to 50,000.
+	BulkPageSize int
+	// BulkUnsupported names objects whose query jobs are refused as not
+	// supported by the Bulk API (INVALIDENTITY).
+	BulkUnsupported []string
 }
 
 // Server is an emulated Salesforce org: an http.Handler serving the REST
@@ -85,6 +98,8 @@ type Server struct {
 
 	faults faultSet
 	pages  sync.Pool // *[]byte page buffers
+
+	jobs bulkJobs
 
 	requests atomic.Int64
 	used     atomic.Int64
@@ -183,6 +198,18 @@ func normalize(o *Options) error {
 	}
 	if o.LocatorIdle == 0 {
 		o.LocatorIdle = 15 * time.Minute
+	}
+	if o.BulkJobPolls == 0 {
+		o.BulkJobPolls = 2
+	}
+	if o.BulkJobPolls < 0 {
+		return fmt.Errorf("emulator options: BulkJobPolls %d is negative", o.BulkJobPolls)
+	}
+	if o.BulkPageSize == 0 {
+		o.BulkPageSize = 50000
+	}
+	if o.BulkPageSize < 0 {
+		return fmt.Errorf("emulator options: BulkPageSize %d is negative", o.BulkPageSize)
 	}
 	if len(o.APIVersions) == 0 {
 		o.APIVersions = []string{"58.0", "59.0", "60.0", "61.0", "62.0"}

@@ -1,0 +1,550 @@
+package salesforce
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sfsync/sfsync"
+	"github.com/sfsync/sfsync/soql"
+)
+
+// BulkOptions tune Bulk API 2.0 extraction. Zero fields take the defaults
+// in parentheses; negative ones are refused.
+type BulkOptions struct {
+	// JobRecords is the most records one query job should hold (500,000).
+	// A window holding more is split into consecutive cursor ranges, sized
+	// with COUNT() queries, one job each.
+	JobRecords int64
+	// Concurrency is how many jobs of one window run at once (3). Their
+	// results are still delivered one range after the other.
+	Concurrency int
+	// PollInterval is the first pause before polling a job (250ms); it
+	// doubles after every poll up to MaxPollInterval (5s).
+	PollInterval    time.Duration
+	MaxPollInterval time.Duration
+	// JobTimeout bounds the wait for one job (2h); a job still running
+	// then is aborted.
+	JobTimeout time.Duration
+	// JobAttempts is how many jobs are tried for one range when a job
+	// fails, is aborted by someone else or times out (3).
+	JobAttempts int
+	// ResultRecords is the maxRecords of each results request (50,000).
+	ResultRecords int
+	// PageRecords is the most records in one delivered page (10,000).
+	PageRecords int
+}
+
+func (o BulkOptions) withDefaults() (BulkOptions, error) {
+	if o.JobRecords < 0 || o.Concurrency < 0 || o.PollInterval < 0 || o.MaxPollInterval < 0 ||
+		o.JobTimeout < 0 || o.JobAttempts < 0 || o.ResultRecords < 0 || o.PageRecords < 0 {
+		return o, errors.New("bulk options: counts and durations must not be negative")
+	}
+	def := func(v, d int) int {
+		if v == 0 {
+			return d
+		}
+		return v
+	}
+	defDur := func(v, d time.Duration) time.Duration {
+		if v == 0 {
+			return d
+		}
+		return v
+	}
+	if o.JobRecords == 0 {
+		o.JobRecords = 500_000
+	}
+	o.Concurrency = def(o.Concurrency, 3)
+	o.PollInterval = defDur(o.PollInterval, 250*time.Millisecond)
+	o.MaxPollInterval = max(defDur(o.MaxPollInterval, 5*time.Second), o.PollInterval)
+	o.JobTimeout = defDur(o.JobTimeout, 2*time.Hour)
+	o.JobAttempts = def(o.JobAttempts, 3)
+	o.ResultRecords = def(o.ResultRecords, 50_000)
+	o.PageRecords = def(o.PageRecords, 10_000)
+	return o, nil
+}
+
+// BulkJobs returns how many Bulk API 2.0 query jobs this client has
+// created. Each counts against the org's daily job allowance.
+func (c *Client) BulkJobs() int64 { return c.bulkJobs.Load() }
+
+// Extract calls fn with each page of the window, in order, decoded by the
+// describe into Records laid out as w.Fields. Small windows are read with
+// REST queryAll; a window whose COUNT() exceeds Options.BulkThreshold goes
+// through Bulk API 2.0 query jobs instead, unless Bulk cannot serve it (a
+// base64 field, or an object or field Bulk refused before), and falls back
+// to REST when Bulk refuses the query. Both paths deliver the same values.
+//
+// REST pages are ordered by the cursor field and carry a Checkpoint. Bulk
+// results are unordered, so a Bulk window is read as consecutive cursor
+// ranges, one job each: pages inside a range have no Checkpoint, and the
+// last page of a range carries the range's end (none for an open end).
+// Every job Extract creates is aborted if needed and deleted before it
+// returns, whether it succeeds, fails or is cancelled.
+func (c *Client) Extract(ctx context.Context, w sfsync.Window, fn func(context.Context, *sfsync.Page) error) error {
+	if w.Object == nil {
+		return fmt.Errorf("extract: the window has no object: %w", sfsync.ErrPermanent)
+	}
+	total, bulk, err := c.chooseBulk(ctx, w)
+	if err != nil {
+		return err
+	}
+	if !bulk {
+		return c.extractREST(ctx, w, fn)
+	}
+	return c.extractBulk(ctx, w, total, fn)
+}
+
+// chooseBulk decides the path of a window and returns its COUNT() when it
+// took one (-1 otherwise).
+func (c *Client) chooseBulk(ctx context.Context, w sfsync.Window) (int64, bool, error) {
+	if c.bulkThreshold == 0 {
+		return -1, false, nil
+	}
+	for _, f := range w.Fields {
+		if f.Type == sfsync.TypeBase64 {
+			c.log.Debug("extracting with REST: Bulk queries do not support base64 fields", "object", w.Object.Name, "field", f.Name)
+			return -1, false, nil
+		}
+	}
+	if c.bulkRefused(w) {
+		c.log.Debug("extracting with REST: the Bulk API refused this query before", "object", w.Object.Name)
+		return -1, false, nil
+	}
+	n, err := c.Count(ctx, w)
+	if err != nil {
+		return 0, false, err
+	}
+	if c.bulkThreshold > 0 && n <= c.bulkThreshold {
+		return n, false, nil
+	}
+	return n, true, nil
+}
+
+// refusalKey names what Bulk refused: the object with the selected fields.
+func refusalKey(w sfsync.Window) string {
+	var b strings.Builder
+	b.WriteString(strings.ToLower(w.Object.Name))
+	for _, f := range w.Fields {
+		b.WriteByte(',')
+		b.WriteString(strings.ToLower(f.Name))
+	}
+	return b.String()
+}
+
+func (c *Client) bulkRefused(w sfsync.Window) bool {
+	c.noBulkMu.Lock()
+	defer c.noBulkMu.Unlock()
+	return c.noBulk[refusalKey(w)]
+}
+
+func (c *Client) refuseBulk(w sfsync.Window) {
+	c.noBulkMu.Lock()
+	defer c.noBulkMu.Unlock()
+	c.noBulk[refusalKey(w)] = true
+}
+
+// bulkRange is one job's part of a window: [from, to) on the cursor field,
+// a zero time leaving that side open.
+type bulkRange struct {
+	from, to time.Time
+	count    int64 // estimated records
+}
+
+// extractBulk reads w through query jobs, falling back to REST for the
+// rest of the window when Bulk refuses the query.
+func (c *Client) extractBulk(ctx context.Context, w sfsync.Window, total int64, fn func(context.Context, *sfsync.Page) error) error {
+	if _, err := soql.WindowQuery(w); err != nil {
+		return fmt.Errorf("extract: %w: %w", err, sfsync.ErrPermanent)
+	}
+	ranges, err := c.planRanges(ctx, w, total)
+	if err != nil {
+		return err
+	}
+	done, err := c.runBulk(ctx, w, ranges, total, fn)
+	var refused *refusedError
+	if !errors.As(err, &refused) {
+		return err
+	}
+	c.refuseBulk(w)
+	rest := w
+	if done > 0 {
+		rest.From = ranges[done].from
+	}
+	c.log.Info("the Bulk API refused the query; extracting with REST", "object", w.Object.Name, "reason", err.Error())
+	return c.extractREST(ctx, rest, fn)
+}
+
+// planRanges splits a window into consecutive cursor ranges of at most
+// about JobRecords records: halves of time are counted (COUNT()) until each
+// part is small enough, then neighbours are merged back while they fit.
+// Boundaries are whole seconds, as SOQL literals are, so ranges never
+// overlap; the first range keeps the window's start and the last its end,
+// open or not. A window without a cursor field is one job.
+func (c *Client) planRanges(ctx context.Context, w sfsync.Window, total int64) ([]bulkRange, error) {
+	whole := []bulkRange{{from: w.From, to: w.To, count: total}}
+	limit := c.bulk.JobRecords
+	if w.CursorField == "" || total <= limit {
+		return whole, nil
+	}
+	lo, hi := w.From, w.To
+	if lo.IsZero() {
+		// No Salesforce record is older.
+		lo = time.Date(1999, 1, 1, 0, 0, 0, 0, time.UTC)
+	}
+	if hi.IsZero() {
+		now, err := c.Now(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("plan bulk jobs for %s: %w", w.Object.Name, err)
+		}
+		hi = now.UTC().Truncate(time.Second).Add(time.Second)
+	}
+	var leaves []bulkRange
+	var split func(from, to time.Time, n int64, depth int) error
+	split = func(from, to time.Time, n int64, depth int) error {
+		mid := from.Add(to.Sub(from) / 2).Truncate(time.Second)
+		if n <= limit || depth >= 48 || !mid.After(from) || !to.After(mid) {
+			leaves = append(leaves, bulkRange{from: from, to: to, count: n})
+			return nil
+		}
+		left := w
+		left.From, left.To = from, mid
+		a, err := c.Count(ctx, left)
+		if err != nil {
+			return fmt.Errorf("plan bulk jobs for %s: %w", w.Object.Name, err)
+		}
+		a = min(max(a, 0), n)
+		if err := split(from, mid, a, depth+1); err != nil {
+			return err
+		}
+		return split(mid, to, n-a, depth+1)
+	}
+	if err := split(lo, hi, total, 0); err != nil {
+		return nil, err
+	}
+	var out []bulkRange
+	for _, l := range leaves {
+		if k := len(out) - 1; k >= 0 && out[k].count+l.count <= limit {
+			out[k].to = l.to
+			out[k].count += l.count
+			continue
+		}
+		out = append(out, l)
+	}
+	out[0].from = w.From
+	out[len(out)-1].to = w.To
+	c.log.Info("bulk extraction split into jobs", "object", w.Object.Name, "jobs", len(out), "records", total)
+	return out, nil
+}
+
+// bulkStatement is the SOQL of one range's job: the window's query without
+// ORDER BY, which Bulk queries must not use.
+func bulkStatement(w sfsync.Window, r bulkRange) (string, error) {
+	b := soql.Select(w.Object, w.Fields)
+	if w.CursorField != "" {
+		if !r.from.IsZero() {
+			b.Ge(w.CursorField, soql.DateTimeFloor(r.from))
+		}
+		if !r.to.IsZero() {
+			b.Lt(w.CursorField, soql.DateTimeCeil(r.to))
+		}
+	}
+	if strings.TrimSpace(w.Filter) != "" {
+		b.Where(w.Filter)
+	}
+	q, err := b.Build()
+	if err != nil {
+		return "", fmt.Errorf("bulk query for %s: %w: %w", w.Object.Name, err, sfsync.ErrPermanent)
+	}
+	return q, nil
+}
+
+// runBulk delivers the ranges' records to fn, in range order. A producer
+// goroutine runs the jobs and decodes their results one page ahead of fn;
+// runBulk waits for it. done is how many ranges were delivered whole.
+func (c *Client) runBulk(ctx context.Context, w sfsync.Window, ranges []bulkRange, total int64, fn func(context.Context, *sfsync.Page) error) (done int, err error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pages := make(chan *sfsync.Page)
+	result := make(chan error, 1)
+	go func() {
+		defer close(pages)
+		result <- c.produceBulk(ctx, w, ranges, total, pages, &done)
+	}()
+	for p := range pages {
+		if err := fn(ctx, p); err != nil {
+			cancel()
+			for range pages {
+			}
+			<-result
+			return done, err
+		}
+	}
+	err = <-result
+	return done, err
+}
+
+// jobRegistry holds the jobs of one extraction, for cleanup.
+type jobRegistry struct {
+	mu   sync.Mutex
+	jobs map[string]*jobEntry
+	ids  []string // in creation order
+}
+
+type jobEntry struct {
+	terminal bool // known to have finished
+	deleted  bool
+}
+
+func (r *jobRegistry) add(id string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.jobs[id] = &jobEntry{}
+	r.ids = append(r.ids, id)
+}
+
+func (r *jobRegistry) finished(id string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if e, ok := r.jobs[id]; ok {
+		e.terminal = true
+	}
+}
+
+// jobResult is a range's job, complete, or why there is none.
+type jobResult struct {
+	id  string
+	err error
+}
+
+// produceBulk runs the ranges' jobs, at most Concurrency at once, and
+// streams each completed job's results as pages, in range order. Before it
+// returns, every job it created is aborted if still running and deleted.
+func (c *Client) produceBulk(ctx context.Context, w sfsync.Window, ranges []bulkRange, total int64, pages chan<- *sfsync.Page, done *int) error {
+	reg := &jobRegistry{jobs: map[string]*jobEntry{}}
+	jobCtx, stopJobs := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer func() {
+		stopJobs()
+		wg.Wait()
+		c.cleanupJobs(ctx, w.Object.Name, reg)
+	}()
+	slots := make([]chan jobResult, len(ranges))
+	for i := range slots {
+		slots[i] = make(chan jobResult, 1)
+	}
+	start := func(i int) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			slots[i] <- c.runJob(jobCtx, w, ranges[i], reg)
+		}()
+	}
+	ahead := min(c.bulk.Concurrency, len(ranges))
+	for i := range ahead {
+		start(i)
+	}
+	emit := func(p *sfsync.Page) error {
+		select {
+		case pages <- p:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	for i, r := range ranges {
+		var res jobResult
+		select {
+		case res = <-slots[i]:
+		case <-ctx.Done():
+			return fmt.Errorf("bulk extract %s: %w", w.Object.Name, ctx.Err())
+		}
+		if res.err != nil {
+			return res.err
+		}
+		err := c.deliverJob(ctx, w, res.id, r, total, emit)
+		c.dropJob(ctx, w.Object.Name, reg, res.id)
+		if err != nil {
+			return err
+		}
+		*done = i + 1
+		if next := i + ahead; next < len(ranges) {
+			start(next)
+		}
+	}
+	return nil
+}
+
+// jobTimeoutError is a job that did not finish within JobTimeout. It
+// wraps sfsync.ErrQueryTimeout, so callers split the window.
+type jobTimeoutError struct {
+	object, id, state string
+	after             time.Duration
+}
+
+func (e *jobTimeoutError) Error() string {
+	return fmt.Sprintf("bulk job %s for %s is still %s after %v", e.id, e.object, e.state, e.after)
+}
+
+func (e *jobTimeoutError) Unwrap() error { return sfsync.ErrQueryTimeout }
+
+// runJob gets one range's job to JobComplete: create, poll, and on a
+// failure, an abort by someone else or a timeout, another job, up to
+// JobAttempts. A job Bulk refuses is a *refusedError.
+func (c *Client) runJob(ctx context.Context, w sfsync.Window, r bulkRange, reg *jobRegistry) jobResult {
+	object := w.Object.Name
+	statement, err := bulkStatement(w, r)
+	if err != nil {
+		return jobResult{err: err}
+	}
+	var last error
+	for attempt := 1; attempt <= c.bulk.JobAttempts; attempt++ {
+		if err := ctx.Err(); err != nil {
+			return jobResult{err: fmt.Errorf("bulk job for %s: %w", object, err)}
+		}
+		job, err := c.createJob(ctx, object, statement, w.IncludeDeleted)
+		if err != nil {
+			if refusal(err) {
+				return jobResult{err: &refusedError{err}}
+			}
+			return jobResult{err: err}
+		}
+		reg.add(job.ID)
+		info, err := c.waitJob(ctx, object, job.ID, reg)
+		if info != nil {
+			info.ErrorMessage = c.scrub(info.ErrorMessage)
+		}
+		var timeout *jobTimeoutError
+		switch {
+		case errors.As(err, &timeout):
+			last = err
+		case err != nil:
+			return jobResult{err: err}
+		case info.State == jobComplete:
+			return jobResult{id: job.ID}
+		case info.State == jobFailed && refusalText("", info.ErrorMessage):
+			return jobResult{err: &refusedError{fmt.Errorf("bulk job %s for %s failed: %s", job.ID, object, info.ErrorMessage)}}
+		case info.State == jobFailed:
+			msg := info.ErrorMessage
+			if msg == "" {
+				msg = "no reason given"
+			}
+			last = fmt.Errorf("bulk job %s for %s failed: %s", job.ID, object, msg)
+		default:
+			last = fmt.Errorf("bulk job %s for %s was aborted by someone else", job.ID, object)
+		}
+		c.log.Warn("bulk job did not complete", "object", object, "job", job.ID, "attempt", attempt, "err", last.Error())
+		c.dropJob(ctx, object, reg, job.ID)
+	}
+	return jobResult{err: fmt.Errorf("%w (after %d jobs)", last, c.bulk.JobAttempts)}
+}
+
+// waitJob polls a job until it reaches a terminal state, backing off from
+// PollInterval to MaxPollInterval, for at most JobTimeout.
+func (c *Client) waitJob(ctx context.Context, object, id string, reg *jobRegistry) (*jobInfo, error) {
+	deadline := time.Now().Add(c.bulk.JobTimeout)
+	delay := c.bulk.PollInterval
+	for {
+		if err := sleep(ctx, min(delay, max(time.Until(deadline), 0))); err != nil {
+			return nil, fmt.Errorf("wait for bulk job %s for %s: %w", id, object, err)
+		}
+		info, err := c.jobState(ctx, object, id)
+		if err != nil {
+			return nil, err
+		}
+		if terminal(info.State) {
+			reg.finished(id)
+			return info, nil
+		}
+		if !time.Now().Before(deadline) {
+			return nil, &jobTimeoutError{object: object, id: id, state: info.State, after: c.bulk.JobTimeout}
+		}
+		delay = min(2*delay, c.bulk.MaxPollInterval)
+	}
+}
+
+// deliverJob streams a complete job's result pages as Pages of at most
+// PageRecords records. A full page is held back until the next record
+// arrives, so the range's last page, which carries the range's end as its
+// Checkpoint, is never empty unless the range is.
+func (c *Client) deliverJob(ctx context.Context, w sfsync.Window, id string, r bulkRange, total int64, emit func(*sfsync.Page) error) error {
+	object := w.Object.Name
+	size := c.bulk.PageRecords
+	pending := make([]sfsync.Record, 0, min(size, 1024))
+	flush := func(checkpoint time.Time) error {
+		p := &sfsync.Page{Records: pending, Total: total, Checkpoint: checkpoint}
+		pending = make([]sfsync.Record, 0, min(size, 1024))
+		return emit(p)
+	}
+	add := func(rec sfsync.Record) error {
+		if len(pending) >= size {
+			if err := flush(time.Time{}); err != nil {
+				return err
+			}
+		}
+		pending = append(pending, rec)
+		return nil
+	}
+	rr := newResultReader()
+	d := newCSVDecoder(object, w.Fields)
+	page := &resultPage{}
+	for n := 1; ; n++ {
+		if err := c.fetchResults(ctx, object, id, n, page, rr, d, add); err != nil {
+			return err
+		}
+		next := page.next
+		if next == "" || next == "null" {
+			break
+		}
+		if next == page.locator {
+			return fmt.Errorf("bulk results of %s job %s: page %d names itself as the next page: %w", object, id, n, sfsync.ErrPermanent)
+		}
+		page = &resultPage{locator: next}
+	}
+	if len(pending) > 0 || !r.to.IsZero() {
+		return flush(r.to)
+	}
+	return nil
+}
+
+// dropJob aborts a job that may still run and deletes it, with a context
+// that outlives the caller's.
+func (c *Client) dropJob(ctx context.Context, object string, reg *jobRegistry, id string) {
+	reg.mu.Lock()
+	e, ok := reg.jobs[id]
+	if !ok || e.deleted {
+		reg.mu.Unlock()
+		return
+	}
+	running := !e.terminal
+	reg.mu.Unlock()
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+	defer cancel()
+	if running {
+		if err := c.abortJob(cctx, object, id); err != nil {
+			// It may have finished meanwhile; deleting tells.
+			c.log.Debug("abort bulk job", "object", object, "job", id, "err", err.Error())
+		}
+	}
+	if err := c.deleteJob(cctx, object, id); err != nil {
+		c.log.Warn("bulk job left behind", "object", object, "job", id, "err", err.Error())
+		return
+	}
+	reg.mu.Lock()
+	e.deleted = true
+	reg.mu.Unlock()
+}
+
+// cleanupJobs drops every job of reg not deleted yet.
+func (c *Client) cleanupJobs(ctx context.Context, object string, reg *jobRegistry) {
+	reg.mu.Lock()
+	ids := append([]string(nil), reg.ids...)
+	reg.mu.Unlock()
+	for _, id := range ids {
+		c.dropJob(ctx, object, reg, id)
+	}
+}
