@@ -48,6 +48,7 @@ sync:
   lookback: 5m
   batch_rows: ${BATCH_ROWS:-100000}
   page_size: 2000
+  bulk_threshold: ${BULK_THRESHOLD:-0}
 objects:
   - name: Account
     fields:

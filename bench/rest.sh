@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # REST benchmark: initial sync of N Accounts from the emulator (a separate
 # process) into DuckDB (30 fields of Account), then an incremental run after
-# 10,000 changes. MEMORY_LIMIT (e.g. 256MB) and BATCH_ROWS tune the run.
+# 10,000 changes. BULK_THRESHOLD=1 extracts through Bulk API 2.0 instead of
+# REST. MEMORY_LIMIT (e.g. 256MB) and BATCH_ROWS tune the run.
 # Prints one markdown table row per run. Usage: bench/rest.sh [N] [CHANGES]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,6 +35,7 @@ sync:
   lookback: 5m
   batch_rows: ${BATCH_ROWS:-100000}
   page_size: 2000
+  bulk_threshold: ${BULK_THRESHOLD:-0}
 objects:
   - name: Account
     fields:

@@ -78,7 +78,7 @@ sync:
   # Keep consolidated staging rows this long, to replay a batch (0s: drop
   # them at once).
   staging_retention: 0s
-  # Windows with more records than this use Bulk API 2.0.
+  # Windows with more records than this use Bulk API 2.0 (0: REST only).
   bulk_threshold: 50000
 
 # What to replicate: API names, or globs over every queryable object.

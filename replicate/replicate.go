@@ -149,8 +149,18 @@ func (r *Replicator) RunObject(ctx context.Context, spec ObjectSpec, full bool) 
 		StartedAt: r.opts.Now().UTC(), Status: sfsync.RunRunning}
 	o.log = r.log.With("object", spec.Name, "run_id", o.run.ID)
 	callsBefore := r.opts.Source.Usage().Calls
+	jobs, _ := r.opts.Source.(interface{ BulkJobs() int64 })
+	var jobsBefore int64
+	if jobs != nil {
+		jobsBefore = jobs.BulkJobs()
+	}
 	err := o.execute(ctx)
 	o.run.APICalls = r.opts.Source.Usage().Calls - callsBefore
+	if jobs != nil {
+		if n := jobs.BulkJobs() - jobsBefore; n > 0 {
+			o.log.Info("bulk jobs", "jobs", n, "api_calls", o.run.APICalls)
+		}
+	}
 	o.finish(err)
 	// Record the outcome even when ctx is cancelled: the run record is how
 	// users learn what happened.

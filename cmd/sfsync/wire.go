@@ -41,9 +41,10 @@ func newSource(cfg *config.Config, log *slog.Logger) (*salesforce.Client, error)
 			PrivateKey:     sf.PrivateKey,
 			RefreshToken:   sf.RefreshToken,
 		},
-		APIVersion: sf.APIVersion,
-		PageSize:   cfg.Sync.PageSize,
-		Logger:     log,
+		APIVersion:    sf.APIVersion,
+		PageSize:      cfg.Sync.PageSize,
+		BulkThreshold: int64(cfg.Sync.BulkThreshold),
+		Logger:        log,
 	})
 }
 
