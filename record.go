@@ -3,6 +3,7 @@ package sfsync
 import (
 	"fmt"
 	"math/big"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -97,7 +98,17 @@ func (d Decimal) Rat() (*big.Rat, bool) {
 // Scaled returns the unscaled integer of d at the given scale (d × 10^scale)
 // and reports whether that is exact and fits the given precision (total
 // digits). It is how a warehouse puts d into a DECIMAL(precision, scale).
+// Plain decimal text that fits takes a fast path without rational
+// arithmetic (staging spends most of its Go time here otherwise).
 func (d Decimal) Scaled(precision, scale int) (*big.Int, error) {
+	if n, ok := scaledFast(string(d), precision, scale); ok {
+		return n, nil
+	}
+	return d.scaledExact(precision, scale)
+}
+
+// scaledExact is Scaled by rational arithmetic, for every input.
+func (d Decimal) scaledExact(precision, scale int) (*big.Int, error) {
 	r, ok := d.Rat()
 	if !ok {
 		return nil, fmt.Errorf("decimal %q: not a number", string(d))
@@ -156,4 +167,53 @@ func ParseTime(s string) (time.Time, error) {
 		}
 	}
 	return time.Time{}, fmt.Errorf("parse time %q: want 15:04:05.000Z", s)
+}
+
+// scaledFast is Scaled for plain decimal text that fits, without rational
+// arithmetic. It reports false for anything else, which scaledExact then
+// handles or rejects with its error.
+func scaledFast(s string, precision, scale int) (*big.Int, bool) {
+	neg := strings.HasPrefix(s, "-")
+	if neg {
+		s = s[1:]
+	}
+	whole, frac, _ := strings.Cut(s, ".")
+	if whole == "" || len(frac) > scale || !digitsOnly(whole) || !digitsOnly(frac) {
+		return nil, false
+	}
+	var b strings.Builder
+	b.Grow(len(whole) + scale + 1)
+	if neg {
+		b.WriteByte('-')
+	}
+	b.WriteString(strings.TrimLeft(whole, "0"))
+	b.WriteString(frac)
+	for range scale - len(frac) {
+		b.WriteByte('0')
+	}
+	digits := strings.TrimLeft(strings.TrimPrefix(b.String(), "-"), "0")
+	if len(digits) > precision {
+		return nil, false
+	}
+	if len(digits) == 0 {
+		return new(big.Int), true
+	}
+	if precision <= 18 {
+		v, err := strconv.ParseInt(b.String(), 10, 64)
+		if err != nil {
+			return nil, false
+		}
+		return big.NewInt(v), true
+	}
+	n, ok := new(big.Int).SetString(b.String(), 10)
+	return n, ok
+}
+
+func digitsOnly(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }

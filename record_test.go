@@ -174,3 +174,27 @@ func TestKinds(t *testing.T) {
 		}
 	}
 }
+
+// FuzzScaledFast checks the fast decimal path against the exact one:
+// whenever it answers, it answers the same.
+func FuzzScaledFast(f *testing.F) {
+	for _, s := range []string{"0", "-0", "1.5", "-1234.56", "0.001", "99999999999999999999.99", "007", "-", ".5", "1.", "1e5"} {
+		f.Add(s, 18, 2)
+	}
+	f.Fuzz(func(t *testing.T, s string, precision, scale int) {
+		if precision < 1 || precision > 38 || scale < 0 || scale > precision {
+			return
+		}
+		fast, ok := scaledFast(s, precision, scale)
+		if !ok {
+			return
+		}
+		slow, err := Decimal(s).scaledExact(precision, scale)
+		if err != nil {
+			t.Fatalf("scaledFast(%q, %d, %d) = %v, but scaledExact fails: %v", s, precision, scale, fast, err)
+		}
+		if fast.Cmp(slow) != 0 {
+			t.Fatalf("scaledFast(%q, %d, %d) = %v, scaledExact = %v", s, precision, scale, fast, slow)
+		}
+	})
+}

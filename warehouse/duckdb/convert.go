@@ -152,64 +152,11 @@ func toDecimal(v any, precision, scale int) (any, error) {
 	default:
 		return nil, unexpected(v, fmt.Sprintf("DECIMAL(%d,%d)", precision, scale))
 	}
-	n, ok := scaledFast(string(d), precision, scale)
-	if !ok {
-		var err error
-		if n, err = d.Scaled(precision, scale); err != nil {
-			return nil, err
-		}
+	n, err := d.Scaled(precision, scale)
+	if err != nil {
+		return nil, err
 	}
 	return duckdb.Decimal{Width: uint8(precision), Scale: uint8(scale), Value: n}, nil
-}
-
-// scaledFast is sfsync.Decimal.Scaled for plain decimal text that fits,
-// without rational arithmetic (staging spends most of its Go time here
-// otherwise). It reports false for anything else, which Scaled then
-// handles or rejects with its error.
-func scaledFast(s string, precision, scale int) (*big.Int, bool) {
-	neg := strings.HasPrefix(s, "-")
-	if neg {
-		s = s[1:]
-	}
-	whole, frac, _ := strings.Cut(s, ".")
-	if whole == "" || len(frac) > scale || !digitsOnly(whole) || !digitsOnly(frac) {
-		return nil, false
-	}
-	var b strings.Builder
-	b.Grow(len(whole) + scale + 1)
-	if neg {
-		b.WriteByte('-')
-	}
-	b.WriteString(strings.TrimLeft(whole, "0"))
-	b.WriteString(frac)
-	for range scale - len(frac) {
-		b.WriteByte('0')
-	}
-	digits := strings.TrimLeft(strings.TrimPrefix(b.String(), "-"), "0")
-	if len(digits) > precision {
-		return nil, false
-	}
-	if len(digits) == 0 {
-		return new(big.Int), true
-	}
-	if precision <= 18 {
-		v, err := strconv.ParseInt(b.String(), 10, 64)
-		if err != nil {
-			return nil, false
-		}
-		return big.NewInt(v), true
-	}
-	n, ok := new(big.Int).SetString(b.String(), 10)
-	return n, ok
-}
-
-func digitsOnly(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 func toFloat(v any) (any, error) {
