@@ -143,7 +143,7 @@ func newBulkClient(t testing.TB, url string, concurrency int) *salesforce.Client
 		BulkThreshold: -1,
 		Bulk: salesforce.BulkOptions{
 			JobRecords: 100, Concurrency: concurrency, ResultRecords: 120, PageRecords: 90,
-			PollInterval: time.Millisecond, MaxPollInterval: 2 * time.Millisecond, JobTimeout: 300 * time.Millisecond,
+			PollInterval: time.Millisecond, MaxPollInterval: 2 * time.Millisecond, JobTimeout: 2 * time.Second,
 		},
 	})
 	if err != nil {

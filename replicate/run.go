@@ -208,6 +208,14 @@ func (o *objectRun) extract(ctx context.Context, w sfsync.Window) error {
 // been staged, so it is a safe, tie-safe cursor (the next window starts at
 // it, inclusive).
 func (o *objectRun) stage(ctx context.Context, p *sfsync.Page, lastSafe *time.Time) error {
+	// An empty page may still carry a checkpoint (a Bulk range with no
+	// records): it is progress all the same.
+	if p.Checkpoint.After(*lastSafe) {
+		*lastSafe = p.Checkpoint
+	}
+	if p.Checkpoint.After(o.safe) {
+		o.safe = p.Checkpoint
+	}
 	if len(p.Records) == 0 {
 		return nil
 	}
@@ -219,12 +227,6 @@ func (o *objectRun) stage(ctx context.Context, p *sfsync.Page, lastSafe *time.Ti
 	o.log.Debug("staging page", "phase", "load", "rows", len(p.Records))
 	if err := o.stager.Write(ctx, p.Records); err != nil {
 		return fmt.Errorf("stage %s: %w", o.table.Object, err)
-	}
-	if p.Checkpoint.After(*lastSafe) {
-		*lastSafe = p.Checkpoint
-	}
-	if p.Checkpoint.After(o.safe) {
-		o.safe = p.Checkpoint
 	}
 	o.staged += len(p.Records)
 	o.run.RowsExtracted += int64(len(p.Records))
@@ -363,12 +365,15 @@ func (o *objectRun) finish(err error) {
 		return
 	}
 	o.mu.Lock()
-	broken := o.broken
+	broken, committedTo := o.broken, o.run.CursorAfter
 	o.mu.Unlock()
-	if o.stager != nil && o.staged > 0 && o.table.Object != "" && !broken {
+	staged := o.stager != nil && o.staged > 0
+	passed := !o.full && o.safe.After(committedTo) // a checkpoint beyond the committed cursor
+	if (staged || passed) && o.table.Object != "" && !broken {
 		// Salvage what was extracted: commit it as a plain upsert. Inside a
 		// full refresh the cursor stays where it was; otherwise it moves to
-		// the source's last checkpoint.
+		// the source's last checkpoint, even with no records staged since
+		// the last commit.
 		saveCtx, cancel := context.WithTimeout(context.WithoutCancel(context.Background()), time.Minute)
 		c := sfsync.Cursor{Field: o.table.CursorField, Time: o.safe}
 		if o.full {
