@@ -127,4 +127,7 @@ exclude: ["*History", "*Share", "*Feed"]
 #   budget_share: 0.8
 #   # Keep run records this long.
 #   run_retention: 720h
+#   # Servers sharing a PostgreSQL warehouse take over the objects of one
+#   # that died once its leases are this old.
+#   lease_ttl: 2m
 `

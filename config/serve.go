@@ -22,6 +22,7 @@ const (
 	DefaultRetryMaxAttempts  = 5
 	DefaultRetryInitialDelay = 30 * time.Second
 	DefaultRetryMaxDelay     = 30 * time.Minute
+	DefaultLeaseTTL          = 2 * time.Minute
 )
 
 // minTokenLength is the shortest serve.token accepted.
@@ -48,6 +49,10 @@ type Serve struct {
 	BudgetShare float64 `yaml:"budget_share" json:"budget_share"`
 	// RunRetention is how long run records are kept.
 	RunRetention time.Duration `yaml:"run_retention" json:"run_retention"`
+	// LeaseTTL is how long an object's lease outlives a server that stops
+	// renewing it: servers sharing a PostgreSQL warehouse take over the
+	// objects of one that died after this long.
+	LeaseTTL time.Duration `yaml:"lease_ttl" json:"lease_ttl"`
 }
 
 // Retry is the retry policy for failed runs: after InitialDelay, doubling
@@ -67,6 +72,7 @@ func defaultServe() Serve {
 		Retry:        Retry{MaxAttempts: DefaultRetryMaxAttempts, InitialDelay: DefaultRetryInitialDelay, MaxDelay: DefaultRetryMaxDelay},
 		BudgetShare:  DefaultBudgetShare,
 		RunRetention: DefaultRunRetention,
+		LeaseTTL:     DefaultLeaseTTL,
 	}
 }
 
@@ -96,6 +102,7 @@ func (d *decoder) serve(n *yaml.Node, path string, s *Serve) {
 		}},
 		{"budget_share", func(v *yaml.Node, p string) { d.fraction(v, p, &s.BudgetShare) }},
 		{"run_retention", func(v *yaml.Node, p string) { d.duration(v, p, &s.RunRetention) }},
+		{"lease_ttl", func(v *yaml.Node, p string) { d.duration(v, p, &s.LeaseTTL) }},
 	})
 }
 
@@ -196,6 +203,9 @@ func (s *Serve) check(v *checker) {
 	}
 	if s.RunRetention < time.Hour {
 		v.add("serve.run_retention", "must be at least 1h, such as 720h (30 days)")
+	}
+	if s.LeaseTTL < 4*time.Second {
+		v.add("serve.lease_ttl", "must be at least 4s, such as 2m (leases are renewed every third of it)")
 	}
 }
 

@@ -30,6 +30,7 @@ func TestServeDefaults(t *testing.T) {
 		Retry:        Retry{MaxAttempts: 5, InitialDelay: 30 * time.Second, MaxDelay: 30 * time.Minute},
 		BudgetShare:  0.8,
 		RunRetention: 30 * 24 * time.Hour,
+		LeaseTTL:     2 * time.Minute,
 	}
 	if diff := cmp.Diff(want, c.Serve); diff != "" {
 		t.Errorf("serve defaults (-want +got):\n%s", diff)
@@ -50,6 +51,7 @@ func TestServeEverySetting(t *testing.T) {
   retry: {max_attempts: 3, initial_delay: 1m, max_delay: 10m}
   budget_share: 75%
   run_retention: 168h
+  lease_ttl: 30s
 `
 	c, err := Parse([]byte(doc), serveEnv)
 	if err != nil {
@@ -63,6 +65,7 @@ func TestServeEverySetting(t *testing.T) {
 		Retry:        Retry{MaxAttempts: 3, InitialDelay: time.Minute, MaxDelay: 10 * time.Minute},
 		BudgetShare:  0.75,
 		RunRetention: 168 * time.Hour,
+		LeaseTTL:     30 * time.Second,
 	}
 	if diff := cmp.Diff(want, c.Serve); diff != "" {
 		t.Errorf("serve (-want +got):\n%s", diff)
@@ -115,6 +118,7 @@ func TestServeProblems(t *testing.T) {
   retry: {max_attempts: 0, initial_delay: 0s, max_delay: -1s}
   budget_share: 1.5
   run_retention: 10m
+  lease_ttl: 1s
 `,
 			want: []Problem{
 				{Path: "serve.listen", Line: 10, Message: `must be host:port, such as 127.0.0.1:8484 (got "nonsense")`},
@@ -128,6 +132,7 @@ func TestServeProblems(t *testing.T) {
 				{Path: "serve.retry.max_delay", Line: 17, Message: "must be at least serve.retry.initial_delay"},
 				{Path: "serve.budget_share", Line: 18, Message: "must be more than 0 and at most 1, such as 0.8 (80% of the org's daily API allowance)"},
 				{Path: "serve.run_retention", Line: 19, Message: "must be at least 1h, such as 720h (30 days)"},
+				{Path: "serve.lease_ttl", Line: 20, Message: "must be at least 4s, such as 2m (leases are renewed every third of it)"},
 			},
 		},
 		{

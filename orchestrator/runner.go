@@ -291,6 +291,10 @@ func (r *Runner) loadFrom(ctx context.Context, sess *Session) error {
 	if err != nil {
 		return err
 	}
+	leases, err := sess.Store.Leases(ctx)
+	if err != nil {
+		return err
+	}
 	histories := map[*object][]sfsync.Run{}
 	for _, o := range r.objects {
 		runs, err := sess.Store.Runs(ctx, o.name, r.opts.History)
@@ -300,6 +304,12 @@ func (r *Runner) loadFrom(ctx context.Context, sess *Session) error {
 		histories[o] = runs
 	}
 	now := r.opts.Now()
+	elsewhere := map[string]bool{} // objects another live server is running
+	for _, l := range leases {
+		if l.Owner != r.opts.Owner && l.ExpiresAt.After(now) {
+			elsewhere[strings.ToLower(l.Object)] = true
+		}
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, s := range saved {
@@ -313,7 +323,15 @@ func (r *Runner) loadFrom(ctx context.Context, sess *Session) error {
 			s.State = StatePending
 		}
 		o.status = s
-		if s.State.Active() {
+		switch {
+		case s.State.Active() && elsewhere[strings.ToLower(o.name)]:
+			// Another server sharing the warehouse is running it: its
+			// status stays as that server wrote it. This server treats
+			// the object as due, and takes its persisted status over once
+			// it gets the lease (see start).
+			r.log.Info("another server is running the object", "object", o.name, "phase", string(s.State))
+			o.status, _ = Transition(o.status, Event{Kind: EventInterrupt, At: s.UpdatedAt}, r.opts.Retry)
+		case s.State.Active():
 			// The previous process stopped mid-run (killed, or the machine
 			// went down). The cursor is only ever committed with its
 			// batch, so the next run resumes from the last committed one.
@@ -539,6 +557,10 @@ func (r *Runner) start(ctx context.Context, sess *Session, o *object) bool {
 		r.mu.Unlock()
 		return false
 	}
+	if r.adopt(ctx, sess, o, now) {
+		r.release(ctx, sess, o)
+		return false
+	}
 	r.mu.Lock()
 	next, err := Transition(o.status, Event{Kind: EventStart, At: now}, r.opts.Retry)
 	if err != nil {
@@ -562,6 +584,47 @@ func (r *Runner) start(ctx context.Context, sess *Session, o *object) bool {
 		r.runOne(ctx, sess, o, full)
 	}()
 	return true
+}
+
+// adopt reads the object's persisted status once its lease is held. When
+// another server sharing the warehouse ran the object since this one last
+// changed its status, and the object is not due yet by that newer status,
+// adopt takes that status, cursor and row count over and reports true:
+// the run is not needed. A status this server changed since (a trigger,
+// a retry of its own) is newer and wins.
+func (r *Runner) adopt(ctx context.Context, sess *Session, o *object, now time.Time) bool {
+	saved, err := sess.Store.LoadStatuses(ctx)
+	if err != nil {
+		r.log.Warn("read the object's persisted status", "object", o.name, "err", err)
+		return false
+	}
+	r.mu.Lock()
+	mine := o.status
+	r.mu.Unlock()
+	for _, s := range saved {
+		if !strings.EqualFold(s.Object, o.name) {
+			continue
+		}
+		if !s.UpdatedAt.After(mine.UpdatedAt) || s.State.Active() || Due(s, now) {
+			return false
+		}
+		st, err := sess.Warehouse.State(ctx, o.name)
+		r.mu.Lock()
+		s.Object = o.name
+		o.status, o.dirty = s, false
+		if err == nil {
+			o.cursor, o.rows, o.lastSuccess = st.Cursor, st.Rows, st.LastSuccess
+			// The other server's run joins the history this server
+			// shows; its metrics count this server's runs only.
+			if n := len(o.history); st.LastRun != nil && (n == 0 || o.history[n-1].ID != st.LastRun.ID) {
+				o.history = append(o.history, *st.LastRun)
+			}
+		}
+		r.mu.Unlock()
+		r.log.Info("another server ran the object; taking its status", "object", o.name, "outcome", string(s.Outcome), "next_run", s.NextRun.UTC())
+		return true
+	}
+	return false
 }
 
 // save persists the object's current status; concurrent saves of one

@@ -419,11 +419,11 @@ func TestRunnerShutdownAndResume(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	statuses, err := wh.LoadStatuses(t.Context())
+	statuses, err := wh.Service().LoadStatuses(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
-	leases, err := wh.Leases(t.Context())
+	leases, err := wh.Service().Leases(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -472,10 +472,10 @@ func TestRunnerLeaseLost(t *testing.T) {
 		t.Fatal("no open session during the run")
 	}
 	// Another server takes the lease (as it could after a missed renewal).
-	if _, err := wh.BreakLeases(t.Context(), "other-server"); err != nil {
+	if _, err := wh.Service().BreakLeases(t.Context(), "other-server"); err != nil {
 		t.Fatal(err)
 	}
-	if ok, err := wh.AcquireLease(t.Context(), "Account", "other-server", 200*time.Millisecond); err != nil || !ok {
+	if ok, err := wh.Service().AcquireLease(t.Context(), "Account", "other-server", 200*time.Millisecond); err != nil || !ok {
 		t.Fatalf("the other server could not take the lease: %v", err)
 	}
 	waitFor(t, "the run to stop", func() bool { return !view(t, r, "Account").Running })

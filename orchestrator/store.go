@@ -40,6 +40,14 @@ type Leaser interface {
 	RenewLease(ctx context.Context, object, owner string, ttl time.Duration) (bool, error)
 	// ReleaseLease frees owner's lease; another owner's is left alone.
 	ReleaseLease(ctx context.Context, object, owner string) error
+	// Leases reads every lease, live or expired, by object.
+	Leases(ctx context.Context) ([]Lease, error)
+}
+
+// Lease is one object's lease: who holds it and until when.
+type Lease struct {
+	Object, Owner         string
+	AcquiredAt, ExpiresAt time.Time
 }
 
 // Session is the warehouse opened for a stretch of runs. An embedded

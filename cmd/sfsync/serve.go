@@ -16,6 +16,7 @@ import (
 	"github.com/sfsync/sfsync/replicate"
 	"github.com/sfsync/sfsync/salesforce"
 	"github.com/sfsync/sfsync/warehouse/duckdb"
+	"github.com/sfsync/sfsync/warehouse/postgres"
 	"github.com/sfsync/sfsync/web"
 	"github.com/spf13/cobra"
 )
@@ -66,8 +67,15 @@ func runServe(ctx context.Context, g *globals, listen string) error {
 	if err := checkListen(addr, cfg.Serve.Token); err != nil {
 		return err
 	}
-	if cfg.Warehouse.Type != config.WarehouseDuckDB {
-		return fmt.Errorf("warehouse.type %s: sfsync serve runs on duckdb in this build", cfg.Warehouse.Type)
+	owner := orchestrator.DefaultOwner()
+	var open orchestrator.Opener
+	switch cfg.Warehouse.Type {
+	case config.WarehouseDuckDB:
+		open = duckdb.Opener(duckdbOptions(cfg, log), owner)
+	case config.WarehousePostgres:
+		open = postgres.Opener(postgresOptions(cfg, log), owner)
+	default:
+		return fmt.Errorf("warehouse.type %s: sfsync serve runs on duckdb and postgres; Redshift lacks the advisory locks its sessions rely on, so schedule `sfsync run` there instead", cfg.Warehouse.Type)
 	}
 	defSchedule, err := orchestrator.ParseSchedule(cfg.Serve.Schedule)
 	if err != nil {
@@ -89,10 +97,9 @@ func runServe(ctx context.Context, g *globals, listen string) error {
 		return err
 	}
 
-	owner := orchestrator.DefaultOwner()
 	runner, err := orchestrator.New(orchestrator.Options{
 		Source:  src,
-		Open:    duckdb.Opener(duckdbOptions(cfg, log), owner),
+		Open:    open,
 		Owner:   owner,
 		Objects: objects,
 		Replicate: replicate.Options{
@@ -110,6 +117,7 @@ func runServe(ctx context.Context, g *globals, listen string) error {
 		BudgetShare:  cfg.Serve.BudgetShare,
 		Limits:       orgUsage(src),
 		RunRetention: cfg.Serve.RunRetention,
+		LeaseTTL:     cfg.Serve.LeaseTTL,
 		Logger:       log,
 	})
 	if err != nil {
@@ -125,7 +133,7 @@ func runServe(ctx context.Context, g *globals, listen string) error {
 	}
 	url := "http://" + ln.Addr().String()
 	fmt.Fprintf(g.stdout, "sfsync serve: status page on %s (API under /api, metrics at /metrics)\n", url)
-	log.Info("serving", "url", url, "objects", len(objects), "warehouse", cfg.Warehouse.Path,
+	log.Info("serving", "url", url, "objects", len(objects), "warehouse", cfg.Warehouse.Type,
 		"parallelism", cfg.Sync.Parallelism, "budget_share", cfg.Serve.BudgetShare)
 
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
@@ -195,19 +203,6 @@ func scheduledObjects(cfg *config.Config, specs []replicate.ObjectSpec, def orch
 		return nil, fmt.Errorf("serve.schedules: %s not among the replicated objects (check objects: and exclude:)", strings.Join(names, ", "))
 	}
 	return out, nil
-}
-
-// duckdbOptions are the DuckDB warehouse's options from the configuration.
-func duckdbOptions(cfg *config.Config, log *slog.Logger) duckdb.Options {
-	return duckdb.Options{
-		Path:          cfg.Warehouse.Path,
-		FinalSchema:   cfg.Schemas.Final,
-		StagingSchema: cfg.Schemas.Staging,
-		ControlSchema: cfg.Schemas.Control,
-		Logger:        log,
-		MemoryLimit:   cfg.Warehouse.MemoryLimit,
-		Threads:       cfg.Warehouse.Threads,
-	}
 }
 
 // orgUsage reads the org's API usage from /limits.

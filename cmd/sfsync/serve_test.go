@@ -255,7 +255,7 @@ func persistedStatuses(t *testing.T, p *procEnv) map[string]orchestrator.Status 
 		t.Fatalf("open the replica after the server stopped: %v", err)
 	}
 	defer wh.Close()
-	list, err := wh.LoadStatuses(t.Context())
+	list, err := wh.Service().LoadStatuses(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}

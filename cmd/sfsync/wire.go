@@ -73,27 +73,9 @@ func openWarehouseWait(ctx context.Context, cfg *config.Config, log *slog.Logger
 func openWarehouse(ctx context.Context, cfg *config.Config, log *slog.Logger) (sfsync.Warehouse, error) {
 	switch cfg.Warehouse.Type {
 	case "", "duckdb":
-		return duckdb.Open(ctx, duckdb.Options{
-			Path:          cfg.Warehouse.Path,
-			FinalSchema:   cfg.Schemas.Final,
-			StagingSchema: cfg.Schemas.Staging,
-			ControlSchema: cfg.Schemas.Control,
-			Logger:        log,
-			MemoryLimit:   cfg.Warehouse.MemoryLimit,
-			Threads:       cfg.Warehouse.Threads,
-		})
+		return duckdb.Open(ctx, duckdbOptions(cfg, log))
 	case "postgres":
-		return postgres.Open(ctx, postgres.Options{
-			DSN:           cfg.Warehouse.DSN,
-			FinalSchema:   cfg.Schemas.Final,
-			StagingSchema: cfg.Schemas.Staging,
-			ControlSchema: cfg.Schemas.Control,
-			Logger:        log,
-			// Each object replicated at once holds up to two connections
-			// (a batch staging, the previous one consolidating).
-			MaxConns: max(10, 2*cfg.Sync.Parallelism+4),
-			Text:     postgres.TextPolicy(cfg.Warehouse.Text),
-		})
+		return postgres.Open(ctx, postgresOptions(cfg, log))
 	case "redshift":
 		return redshift.Open(ctx, redshift.Options{
 			DSN:           cfg.Warehouse.DSN,
@@ -167,4 +149,33 @@ func exitFor(runs []sfsync.Run) error {
 		return nil
 	}
 	return &codedError{code: exitIncomplete, err: errors.New("not every object completed: " + strings.Join(bad, ", "))}
+}
+
+// duckdbOptions are the DuckDB warehouse's options from the configuration.
+func duckdbOptions(cfg *config.Config, log *slog.Logger) duckdb.Options {
+	return duckdb.Options{
+		Path:          cfg.Warehouse.Path,
+		FinalSchema:   cfg.Schemas.Final,
+		StagingSchema: cfg.Schemas.Staging,
+		ControlSchema: cfg.Schemas.Control,
+		Logger:        log,
+		MemoryLimit:   cfg.Warehouse.MemoryLimit,
+		Threads:       cfg.Warehouse.Threads,
+	}
+}
+
+// postgresOptions are the PostgreSQL warehouse's options from the
+// configuration.
+func postgresOptions(cfg *config.Config, log *slog.Logger) postgres.Options {
+	return postgres.Options{
+		DSN:           cfg.Warehouse.DSN,
+		FinalSchema:   cfg.Schemas.Final,
+		StagingSchema: cfg.Schemas.Staging,
+		ControlSchema: cfg.Schemas.Control,
+		Logger:        log,
+		// Each object replicated at once holds up to two connections
+		// (a batch staging, the previous one consolidating).
+		MaxConns: max(10, 2*cfg.Sync.Parallelism+4),
+		Text:     postgres.TextPolicy(cfg.Warehouse.Text),
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/sfsync/sfsync"
+	"github.com/sfsync/sfsync/warehouse/sqlstore"
 	"github.com/sfsync/sfsync/warehousetest"
 )
 
@@ -32,5 +33,12 @@ func TestConformanceInMemory(t *testing.T) {
 			t.Fatal(err)
 		}
 		return w
+	})
+}
+
+func TestServiceConformance(t *testing.T) {
+	warehousetest.RunService(t, func(t *testing.T) (sfsync.Warehouse, *sqlstore.Store) {
+		w := openTemp(t)
+		return w, w.Service()
 	})
 }

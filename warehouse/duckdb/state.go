@@ -12,6 +12,7 @@ import (
 	duckdb "github.com/duckdb/duckdb-go/v2"
 	"github.com/sfsync/sfsync"
 	"github.com/sfsync/sfsync/sqlgen"
+	"github.com/sfsync/sfsync/warehouse/sqlstore"
 )
 
 // State returns the object's cursor, live row count, latest run and the
@@ -54,7 +55,7 @@ func (w *Warehouse) state(ctx context.Context, q execer, object string) (sfsync.
 	}
 
 	last := w.dialect.SelectLastRun(w.layout)
-	run, err := scanRun(q.QueryRowContext(ctx, last.SQL, object))
+	run, err := sqlstore.ScanRun(q.QueryRowContext(ctx, last.SQL, object))
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 	case err != nil:
@@ -108,24 +109,6 @@ func (w *Warehouse) States(ctx context.Context) ([]sfsync.ObjectState, error) {
 		return nil, fmt.Errorf("read states: %w", err)
 	}
 	return out, nil
-}
-
-func scanRun(row *sql.Row) (sfsync.Run, error) {
-	var r sfsync.Run
-	var started, finished, from, to, before, after sql.NullTime
-	var status string
-	var reason, errText sql.NullString
-	var updated time.Time
-	err := row.Scan(&r.ID, &r.Object, &r.Full, &started, &finished, &status, &reason, &errText,
-		&from, &to, &before, &after, &r.RowsExtracted, &r.RowsUpserted, &r.RowsDeleted, &r.APICalls, &updated)
-	if err != nil {
-		return r, err
-	}
-	r.StartedAt, r.FinishedAt = timeOf(started), timeOf(finished)
-	r.WindowFrom, r.WindowTo = timeOf(from), timeOf(to)
-	r.CursorBefore, r.CursorAfter = timeOf(before), timeOf(after)
-	r.Status, r.Reason, r.Error = sfsync.RunStatus(status), reason.String, errText.String
-	return r, nil
 }
 
 // SaveRun inserts or updates the run's record, by run id.

@@ -77,6 +77,10 @@ func (w *Warehouse) busyError(holder string) error {
 	if holder == "" {
 		holder = "another sfsync process"
 	}
+	if strings.Contains(holder, "sfsync serve") {
+		return fmt.Errorf("%w: %s holds the run lock of %s (control schema %s): sfsync serve is running objects there; trigger runs through its API (POST /api/objects/NAME/run) instead, or run with --wait to start when it is idle",
+			sfsync.ErrBusy, holder, w.target, w.layout.Control)
+	}
 	return fmt.Errorf("%w: %s holds the run lock of %s (control schema %s); wait for that run to finish, or run with --wait to start when it does",
 		sfsync.ErrBusy, holder, w.target, w.layout.Control)
 }
@@ -85,7 +89,7 @@ func (w *Warehouse) tryLock(ctx context.Context) (release func(), holder string,
 	if w.flavor.Lock == LockLease {
 		return w.tryLease(ctx)
 	}
-	return w.tryAdvisory(ctx)
+	return w.tryAdvisory(ctx, false)
 }
 
 // runLockKey is the advisory lock key of the run lock: one per control
@@ -95,14 +99,23 @@ func (w *Warehouse) runLockKey() int64 {
 	return lockKey("run", w.layout.Control)
 }
 
-func (w *Warehouse) tryAdvisory(ctx context.Context) (func(), string, error) {
+// tryAdvisory takes the run lock's advisory lock on a connection of its
+// own: exclusively for a run, shared for a service (servers share the
+// lock among themselves and exclude each other per object with leases;
+// a run excludes them all).
+func (w *Warehouse) tryAdvisory(ctx context.Context, shared bool) (func(), string, error) {
 	cfg := w.cfg.ConnConfig.Copy()
+	try, unlock := "pg_try_advisory_lock", "pg_advisory_unlock"
+	if shared {
+		try, unlock = "pg_try_advisory_lock_shared", "pg_advisory_unlock_shared"
+		cfg.RuntimeParams["application_name"] = cfg.RuntimeParams["application_name"] + " serve"
+	}
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return nil, "", err
 	}
 	var ok bool
-	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", w.runLockKey()).Scan(&ok); err != nil {
+	if err := conn.QueryRow(ctx, "SELECT "+try+"($1)", w.runLockKey()).Scan(&ok); err != nil {
 		conn.Close(context.Background())
 		return nil, "", err
 	}
@@ -118,7 +131,7 @@ func (w *Warehouse) tryAdvisory(ctx context.Context) (func(), string, error) {
 			defer cancel()
 			// Closing the session frees the lock even if the unlock
 			// cannot be sent.
-			_, _ = conn.Exec(ctx, "SELECT pg_advisory_unlock($1)", w.runLockKey())
+			_, _ = conn.Exec(ctx, "SELECT "+unlock+"($1)", w.runLockKey())
 			conn.Close(ctx)
 		})
 	}, "", nil

@@ -436,11 +436,21 @@ func (w *Warehouse) Setup(ctx context.Context) error {
 		if exists {
 			continue
 		}
-		if _, err := w.pool.Exec(ctx, stmts[i]); err != nil {
+		err := w.inTx(ctx, func(tx pgx.Tx) error {
+			if err := w.lockDDL(ctx, tx); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, stmts[i])
+			return err
+		})
+		if err != nil {
 			return w.opError(fmt.Sprintf("setup %s: create schema %s", w.target, s), err)
 		}
 	}
 	err = w.inTx(ctx, func(tx pgx.Tx) error {
+		if err := w.lockDDL(ctx, tx); err != nil {
+			return err
+		}
 		for _, q := range stmts[3:] {
 			if _, err := tx.Exec(ctx, q); err != nil {
 				return err

@@ -5,6 +5,7 @@ import (
 
 	"github.com/sfsync/sfsync"
 	"github.com/sfsync/sfsync/warehouse/postgres/pgtest"
+	"github.com/sfsync/sfsync/warehouse/sqlstore"
 	"github.com/sfsync/sfsync/warehousetest"
 )
 
@@ -24,4 +25,11 @@ func openTemp(t *testing.T, opts Options) *Warehouse {
 
 func TestConformance(t *testing.T) {
 	warehousetest.Run(t, func(t *testing.T) sfsync.Warehouse { return openTemp(t, Options{}) })
+}
+
+func TestServiceConformance(t *testing.T) {
+	warehousetest.RunService(t, func(t *testing.T) (sfsync.Warehouse, *sqlstore.Store) {
+		w := openTemp(t, Options{})
+		return w, w.Service()
+	})
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/sfsync/sfsync"
 	"github.com/sfsync/sfsync/sqlgen"
+	"github.com/sfsync/sfsync/warehouse/sqlstore"
 )
 
 // State returns the object's cursor, live row count, latest run and the
@@ -53,7 +54,7 @@ func (w *Warehouse) state(ctx context.Context, q querier, object string) (sfsync
 	}
 
 	last := w.dialect.SelectLastRun(w.layout)
-	run, err := scanRun(q.QueryRow(ctx, last.SQL, object))
+	run, err := sqlstore.ScanRun(q.QueryRow(ctx, last.SQL, object))
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 	case err != nil:
@@ -99,24 +100,6 @@ func (w *Warehouse) States(ctx context.Context) ([]sfsync.ObjectState, error) {
 		return nil, w.opError("read states", err)
 	}
 	return out, nil
-}
-
-func scanRun(row pgx.Row) (sfsync.Run, error) {
-	var r sfsync.Run
-	var started, finished, from, to, before, after *time.Time
-	var status string
-	var reason, errText *string
-	var updated time.Time
-	err := row.Scan(&r.ID, &r.Object, &r.Full, &started, &finished, &status, &reason, &errText,
-		&from, &to, &before, &after, &r.RowsExtracted, &r.RowsUpserted, &r.RowsDeleted, &r.APICalls, &updated)
-	if err != nil {
-		return r, err
-	}
-	r.StartedAt, r.FinishedAt = timeOf(started), timeOf(finished)
-	r.WindowFrom, r.WindowTo = timeOf(from), timeOf(to)
-	r.CursorBefore, r.CursorAfter = timeOf(before), timeOf(after)
-	r.Status, r.Reason, r.Error = sfsync.RunStatus(status), deref(reason), deref(errText)
-	return r, nil
 }
 
 func timeOf(t *time.Time) time.Time {

@@ -184,6 +184,16 @@ func (w *Warehouse) ddlLockKey() int64 {
 	return lockKey("ddl", w.layout.Control)
 }
 
+// lockDDL takes the DDL lock for the rest of tx (PostgreSQL; Redshift
+// serialises transactions itself).
+func (w *Warehouse) lockDDL(ctx context.Context, tx pgx.Tx) error {
+	if w.flavor.Lock != LockAdvisory {
+		return nil
+	}
+	_, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", w.ddlLockKey())
+	return err
+}
+
 func lockKey(what, schema string) int64 {
 	h := fnv.New64a()
 	h.Write([]byte("sfsync\x00" + what + "\x00" + schema))
@@ -196,10 +206,8 @@ func (w *Warehouse) ensureTable(ctx context.Context, t sfsync.Table) error {
 		return err
 	}
 	return w.inTx(ctx, func(tx pgx.Tx) error {
-		if w.flavor.Lock == LockAdvisory {
-			if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", w.ddlLockKey()); err != nil {
-				return err
-			}
+		if err := w.lockDDL(ctx, tx); err != nil {
+			return err
 		}
 		for _, s := range []string{w.layout.Final, w.layout.Staging} {
 			var exists bool

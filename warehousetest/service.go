@@ -1,36 +1,53 @@
-package duckdb
+package warehousetest
 
 import (
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/sfsync/sfsync"
 	"github.com/sfsync/sfsync/orchestrator"
+	"github.com/sfsync/sfsync/warehouse/sqlstore"
 )
 
-// serviceTemp opens a warehouse with the control and service tables and a
-// clock the test moves.
-func serviceTemp(t *testing.T) (*Warehouse, *time.Time) {
+// ServiceOpener opens a fresh, empty warehouse and the service Store on
+// it. The suite calls Setup on both and closes the warehouse.
+type ServiceOpener func(t *testing.T) (sfsync.Warehouse, *sqlstore.Store)
+
+// RunService runs the conformance suite of the service's Store: leases
+// (taken, renewed, expired, released, broken, raced for), object statuses
+// and run history with pruning.
+func RunService(t *testing.T, open ServiceOpener) {
+	t.Run("Leases", func(t *testing.T) { testLeases(t, open) })
+	t.Run("LeaseRace", func(t *testing.T) { testLeaseRace(t, open) })
+	t.Run("StatusRoundTrip", func(t *testing.T) { testStatusRoundTrip(t, open) })
+	t.Run("RunHistoryAndPrune", func(t *testing.T) { testRunHistory(t, open) })
+}
+
+// serviceSetup opens a warehouse with its control and service tables and
+// a clock the test moves.
+func serviceSetup(t *testing.T, open ServiceOpener) (sfsync.Warehouse, *sqlstore.Store, *time.Time) {
 	t.Helper()
-	w := openTemp(t)
+	w, s := open(t)
 	t.Cleanup(func() { w.Close() })
 	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
-	w.now = func() time.Time { return now }
+	s.Now = func() time.Time { return now }
 	if err := w.Setup(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	for range 2 { // idempotent
-		if err := w.SetupService(t.Context()); err != nil {
+		if err := s.Setup(t.Context()); err != nil {
 			t.Fatal(err)
 		}
 	}
-	return w, &now
+	return w, s, &now
 }
 
-func TestLeases(t *testing.T) {
+func testLeases(t *testing.T, open ServiceOpener) {
 	ctx := t.Context()
-	w, now := serviceTemp(t)
+	_, w, now := serviceSetup(t, open)
 	ttl := time.Minute
 	step := func(what string, got bool, err error, want bool) {
 		t.Helper()
@@ -60,7 +77,7 @@ func TestLeases(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
-	want := []Lease{
+	want := []sqlstore.Lease{
 		{Object: "Account", Owner: "a", AcquiredAt: start, ExpiresAt: now.Add(ttl)},
 		{Object: "Contact", Owner: "b", AcquiredAt: start, ExpiresAt: start.Add(ttl)},
 	}
@@ -94,13 +111,60 @@ func TestLeases(t *testing.T) {
 	step("a acquires the broken lease", ok, err, true)
 }
 
-func TestStatusRoundTrip(t *testing.T) {
+// testLeaseRace has owners race for one free lease, and then for the same
+// lease once it expired: exactly one wins each time. A loser sees false,
+// or an error where the engine reports a write conflict instead of
+// waiting, never a lease it does not hold.
+func testLeaseRace(t *testing.T, open ServiceOpener) {
 	ctx := t.Context()
-	w, now := serviceTemp(t)
+	_, w, now := serviceSetup(t, open)
+	const owners = 8
+	race := func(round string) string {
+		t.Helper()
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		var winners []string
+		for i := range owners {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				owner := fmt.Sprintf("%s-%d", round, i)
+				ok, err := w.AcquireLease(ctx, "Account", owner, time.Minute)
+				if err == nil && ok {
+					mu.Lock()
+					winners = append(winners, owner)
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		if len(winners) != 1 {
+			t.Fatalf("%s: %d owners hold the lease (%v), want exactly one", round, len(winners), winners)
+		}
+		leases, err := w.Leases(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(leases) != 1 || leases[0].Owner != winners[0] {
+			t.Fatalf("%s: leases %+v, want one held by the winner %s", round, leases, winners[0])
+		}
+		return winners[0]
+	}
+	first := race("free")
+	*now = now.Add(2 * time.Minute)
+	second := race("expired")
+	if ok, err := w.RenewLease(ctx, "Account", first, time.Minute); err != nil || ok {
+		t.Fatalf("the first winner renewed a lease %s took over: %v, %v", second, ok, err)
+	}
+}
+
+func testStatusRoundTrip(t *testing.T, open ServiceOpener) {
+	ctx := t.Context()
+	_, w, now := serviceSetup(t, open)
 	at := time.Date(2025, 3, 1, 12, 15, 0, 0, time.UTC)
 	statuses := []orchestrator.Status{
 		{Object: "Account", State: orchestrator.StateRetrying, Full: true, Attempt: 2, NextRun: at.Add(time.Hour),
-			NextAttempt: at, RunID: "run-1", Outcome: sfsync.RunFailed, Error: "describe Account: 503", UpdatedAt: *now},
+			NextAttempt: at, RunID: "run-1", Outcome: sfsync.RunFailed, Error: "describe Account: 503 \"quoted\"\nline two", UpdatedAt: *now},
 		{Object: "Contact", State: orchestrator.StatePending, UpdatedAt: *now},
 	}
 	for _, s := range statuses {
@@ -125,9 +189,9 @@ func TestStatusRoundTrip(t *testing.T) {
 	}
 }
 
-func TestRunHistoryAndPrune(t *testing.T) {
+func testRunHistory(t *testing.T, open ServiceOpener) {
 	ctx := t.Context()
-	w, _ := serviceTemp(t)
+	wh, w, _ := serviceSetup(t, open)
 	base := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	var saved []sfsync.Run
 	for i := range 6 {
@@ -136,11 +200,12 @@ func TestRunHistoryAndPrune(t *testing.T) {
 			object = "Contact"
 		}
 		r := sfsync.Run{ID: "run-" + string(rune('a'+i)), Object: object, StartedAt: base.Add(time.Duration(i) * 24 * time.Hour),
-			FinishedAt: base.Add(time.Duration(i)*24*time.Hour + time.Minute), Status: sfsync.RunComplete, RowsExtracted: int64(10 * i)}
+			FinishedAt: base.Add(time.Duration(i)*24*time.Hour + time.Minute), Status: sfsync.RunComplete, RowsExtracted: int64(10 * i),
+			APICalls: int64(i)}
 		if i == 5 {
 			r.FinishedAt, r.Status = time.Time{}, sfsync.RunRunning
 		}
-		if err := w.SaveRun(ctx, r); err != nil {
+		if err := wh.SaveRun(ctx, r); err != nil {
 			t.Fatal(err)
 		}
 		saved = append(saved, r)
