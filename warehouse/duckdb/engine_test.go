@@ -255,7 +255,7 @@ func TestConverters(t *testing.T) {
 		{f(sfsync.TypeDate), "TIMESTAMP WITH TIME ZONE", day, day, ""},
 		{f(sfsync.TypeString), "TIMESTAMP WITH TIME ZONE", "2024-02-29T13:30:05.123+0000", stamp, ""},
 		{f(sfsync.TypeString), "TIMESTAMP WITH TIME ZONE", "soon", nil, "not a datetime"},
-		{f(sfsync.TypeBoolean), "DATE", true, nil, "cannot store a bool value in a DATE column"},
+		{f(sfsync.TypeBoolean), "DATE", true, nil, "cannot store a bool value in a date column"},
 	}
 	for _, tt := range tests {
 		conv, err := newConverter(tt.field, parseColType(tt.column))
