@@ -152,6 +152,20 @@ func (d Dialect) BreakLeases(l Layout) Statement {
 	return Statement{SQL: sql, Args: p.args}
 }
 
+// HoldLease fences a consolidation: inside its transaction it returns a
+// row only while ArgOwner holds a lease on the object (matched without
+// regard to case) that ends after ArgNow, and locks that row FOR SHARE
+// until the transaction ends, so that no other server can take the lease
+// over (AcquireLease's upsert waits for the row) before the consolidation
+// commits or rolls back. For engines with row locks (PostgreSQL).
+func (d Dialect) HoldLease(l Layout) Statement {
+	p := &params{d: d}
+	sql := fmt.Sprintf("SELECT 1 FROM %s WHERE lower(%s) = lower(%s) AND %s = %s AND %s > %s FOR SHARE",
+		d.control(l, TableLeases), d.Quote("object"), p.of(ArgObject), d.Quote("owner"), p.of(ArgOwner),
+		d.Quote("expires_at"), p.of(ArgNow))
+	return Statement{SQL: sql, Args: p.args}
+}
+
 // SelectLeases reads every lease: object, owner, acquired_at, expires_at.
 func (d Dialect) SelectLeases(l Layout) Statement {
 	return Statement{SQL: fmt.Sprintf("SELECT %s FROM %s ORDER BY %s",

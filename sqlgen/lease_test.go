@@ -40,6 +40,9 @@ func renderService(t *testing.T, d Dialect) string {
 	stmts := []Statement{d.AcquireLease(l), d.RenewLease(l), d.ReleaseLease(l), d.BreakLeases(l), d.SelectLeases(l),
 		d.SaveSchedule(l), d.SelectSchedules(l), d.SelectRuns(l, true, 50), d.SelectRuns(l, false, 200)}
 	stmts = append(stmts, d.PruneRuns(l)...)
+	if d.Name == PostgreSQL().Name {
+		stmts = append(stmts, d.HoldLease(l))
+	}
 	for _, s := range stmts {
 		b.WriteString(describe(s) + ";\n\n")
 	}
@@ -74,7 +77,7 @@ func TestServiceStatementsBindEveryParameter(t *testing.T) {
 	for _, d := range serviceDialects() {
 		l := layout()
 		for _, s := range append([]Statement{d.AcquireLease(l), d.RenewLease(l), d.ReleaseLease(l), d.BreakLeases(l),
-			d.SaveSchedule(l), d.SelectRuns(l, true, 1)}, d.PruneRuns(l)...) {
+			d.SaveSchedule(l), d.SelectRuns(l, true, 1), d.HoldLease(l)}, d.PruneRuns(l)...) {
 			for i, a := range s.Args {
 				if !strings.Contains(s.SQL, d.Param(i+1)) {
 					t.Errorf("%s: $%d (%s) is bound but unused in %s", d.Name, i+1, ServiceArgName(a), s.SQL)

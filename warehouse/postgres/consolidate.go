@@ -102,11 +102,16 @@ func (w *Warehouse) consolidate(ctx context.Context, t sfsync.Table, c sfsync.Co
 		res.Replayed = true
 		return res, nil
 	}
+	now := w.now()
+	if w.fence != "" {
+		if err := w.holdLease(ctx, tx, t.Object, now); err != nil {
+			return res, err
+		}
+	}
 	if err := w.checkStaged(ctx, tx, t.Object, c.Batch.ID, res.Staged); err != nil {
 		return res, err
 	}
 
-	now := w.now()
 	extracted := c.Batch.ExtractedAt
 	if extracted.IsZero() {
 		extracted = now

@@ -197,6 +197,10 @@ type Warehouse struct {
 	now     func() time.Time
 	target  string // user@host:port/database, for messages; never the password
 
+	// fence, when set, is the lease owner a service session consolidates
+	// as: each consolidation first checks and holds that owner's lease on
+	// its object (see holdLease).
+	fence string
 	// failAt, when set, is called before each consolidation step; an
 	// error fails the consolidation there. Tests use it to fault or
 	// interrupt a transaction midway.

@@ -2,8 +2,14 @@ package postgres
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/sfsync/sfsync/orchestrator"
+	"github.com/sfsync/sfsync/sqlgen"
 	"github.com/sfsync/sfsync/warehouse/sqlstore"
 )
 
@@ -61,6 +67,7 @@ func Opener(opts Options, owner string) orchestrator.Opener {
 			w.Close()
 			return nil, w.busyError(holder)
 		}
+		w.fence = owner
 		fail := func(err error) (*orchestrator.Session, error) {
 			release()
 			w.Close()
@@ -78,4 +85,31 @@ func Opener(opts Options, owner string) orchestrator.Opener {
 			return w.Close()
 		}}, nil
 	}
+}
+
+// ErrLeaseLost fails a consolidation of a server that no longer holds the
+// object's lease: another server may be running the object, so the batch
+// is not consolidated (it is left to the lease holder's run).
+var ErrLeaseLost = errors.New("this server no longer holds the object's lease")
+
+// holdLease fences a consolidation of a service session: it proceeds only
+// while this server holds the object's lease, and keeps anyone from
+// taking the lease over until the transaction ends. A server that stalled
+// past its lease (a long pause, a network partition) therefore cannot
+// consolidate over the run of the server that took the object over.
+func (w *Warehouse) holdLease(ctx context.Context, tx pgx.Tx, object string, now time.Time) error {
+	st := w.dialect.HoldLease(w.layout)
+	args, err := st.Bind(map[sqlgen.Arg]any{sqlgen.ArgObject: object, sqlgen.ArgOwner: w.fence, sqlgen.ArgNow: now})
+	if err != nil {
+		return err
+	}
+	var one int
+	err = tx.QueryRow(ctx, st.SQL, args...).Scan(&one)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return fmt.Errorf("%w (%s, owner %s); the batch was not consolidated", ErrLeaseLost, object, w.fence)
+	case err != nil:
+		return fmt.Errorf("check the object's lease: %w", err)
+	}
+	return nil
 }

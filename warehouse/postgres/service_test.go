@@ -60,3 +60,57 @@ func TestServiceSessions(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestConsolidationFencedByLease: a service session consolidates an
+// object only while its server holds the object's live lease; without it
+// nothing is applied and the error says why.
+func TestConsolidationFencedByLease(t *testing.T) {
+	ctx := t.Context()
+	opts := Options{DSN: pgtest.Database(t), MaxConns: 4}
+	sess, err := Opener(opts, "server-a")(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Close()
+	w := sess.Warehouse.(*Warehouse)
+	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	w.now = func() time.Time { return now }
+	store := w.Service() // on the test's clock
+	tbl := testTable()
+	ready(t, w, tbl)
+	consolidate := func(batch string) error {
+		b := sfsync.Batch{ID: batch, Object: "Account", ExtractedAt: now}
+		stageRecords(t, w, tbl, b, sfsync.Record{"001000000000001AAA", batch, nil, false, now})
+		_, err := w.Consolidate(ctx, tbl, sfsync.Consolidation{Batch: b, Cursor: sfsync.Cursor{Field: "SystemModstamp", Time: now}, Mode: sfsync.DeleteSoft})
+		return err
+	}
+	if err := consolidate("no-lease"); !errors.Is(err, ErrLeaseLost) {
+		t.Fatalf("consolidation without the lease = %v, want ErrLeaseLost", err)
+	}
+	if rows := finalRows(t, w, "Account"); len(rows) != 0 {
+		t.Fatalf("a fenced-off consolidation applied rows: %v", rows)
+	}
+	if c := cursorOf(t, w, "Account"); !c.IsZero() {
+		t.Fatalf("a fenced-off consolidation advanced the cursor to %s", c)
+	}
+	if ok, err := store.AcquireLease(ctx, "Account", "server-a", time.Hour); err != nil || !ok {
+		t.Fatalf("AcquireLease = %v, %v", ok, err)
+	}
+	if err := consolidate("with-lease"); err != nil {
+		t.Fatalf("consolidation with the lease: %v", err)
+	}
+	if rows := finalRows(t, w, "Account"); len(rows) != 1 || rows[0]["Name"] != "with-lease" {
+		t.Fatalf("final rows %v, want the leased batch's row", rows)
+	}
+	// Another server takes the lease over once it expired.
+	now = now.Add(2 * time.Hour)
+	if ok, err := store.AcquireLease(ctx, "Account", "server-b", time.Hour); err != nil || !ok {
+		t.Fatalf("server-b takes the expired lease = %v, %v", ok, err)
+	}
+	if err := consolidate("lost-lease"); !errors.Is(err, ErrLeaseLost) {
+		t.Fatalf("consolidation after the lease was taken over = %v, want ErrLeaseLost", err)
+	}
+	if rows := finalRows(t, w, "Account"); len(rows) != 1 || rows[0]["Name"] != "with-lease" {
+		t.Fatalf("final rows %v after a fenced-off consolidation, want them unchanged", rows)
+	}
+}

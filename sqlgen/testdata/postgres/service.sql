@@ -52,3 +52,6 @@ DELETE FROM "_sfsync"."runs" WHERE "finished_at" IS NOT NULL AND "finished_at" <
 DELETE FROM "_sfsync"."batches" WHERE "consolidated_at" IS NOT NULL AND "consolidated_at" < $1
 -- args: $1=cutoff;
 
+SELECT 1 FROM "_sfsync"."leases" WHERE lower("object") = lower($1) AND "owner" = $2 AND "expires_at" > $3 FOR SHARE
+-- args: $1=object, $2=owner, $3=now;
+
