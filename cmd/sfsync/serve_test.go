@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/sfsync/sfsync/orchestrator"
+	"github.com/sfsync/sfsync/sfemu"
 	"github.com/sfsync/sfsync/warehouse/duckdb"
 )
 
@@ -431,5 +432,47 @@ func TestServeRefusesUnauthenticated(t *testing.T) {
 	_ = cmd.Process.Signal(syscall.SIGTERM)
 	if err := cmd.Wait(); err != nil {
 		t.Errorf("SIGTERM: %v", err)
+	}
+}
+
+// TestServeSIGTERMAbortsBulkJobs: a server stopped by SIGTERM while a Bulk
+// API 2.0 query job is in progress aborts and deletes the job before it
+// exits, so nothing is left counting against the org's allowance, and the
+// object resumes on the next start.
+func TestServeSIGTERMAbortsBulkJobs(t *testing.T) {
+	p := newProcEnv(t, map[string]int{"Account": 600, "User": 2}, "  bulk_threshold: 100\nserve:\n  schedule: 1h\n")
+	p.emu.InjectFault(sfemu.Fault{Kind: sfemu.FaultJobStuck, Route: "bulkcreate", Times: -1})
+	s := startServe(t, p, nil)
+	deadline := time.Now().Add(time.Minute)
+	for len(p.emu.BulkJobs()) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the server created no Bulk job within a minute\n%s", s.log())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if signalled, err := s.stop(syscall.SIGTERM); signalled || err != nil {
+		t.Fatalf("SIGTERM mid-job: signalled %v, %v\n%s", signalled, err, s.log())
+	}
+	if jobs := p.emu.BulkJobs(); len(jobs) != 0 {
+		t.Fatalf("jobs left behind after SIGTERM: %+v\n%s", jobs, s.log())
+	}
+	st := persistedStatuses(t, p)["Account"]
+	if !strings.HasPrefix(st.Error, "interrupted while") {
+		t.Fatalf("Account's status after SIGTERM = %+v, want it recorded as interrupted", st)
+	}
+
+	// Without the fault the next start completes the object.
+	p.emu.ClearFaults()
+	since := time.Now()
+	s = startServe(t, p, nil)
+	s.waitReady()
+	s.trigger(false, "Account")
+	s.waitComplete(since)
+	p.verifyAll(t, "Account")
+	if jobs := p.emu.BulkJobs(); len(jobs) != 0 {
+		t.Errorf("jobs left behind after a complete run: %+v", jobs)
+	}
+	if _, err := s.stop(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
 	}
 }
