@@ -111,7 +111,11 @@ type Run struct {
 	RowsExtracted        int64
 	RowsUpserted         int64
 	RowsDeleted          int64
-	APICalls             int64
+	// APICalls is how many API requests the run made; BulkJobs how many
+	// of them created a Bulk API 2.0 query job (each counts against the
+	// org's daily job allowance too).
+	APICalls int64
+	BulkJobs int64
 }
 
 // ObjectState is what the control tables hold for one object.

@@ -2,7 +2,8 @@
 # REST benchmark: initial sync of N Accounts from the emulator (a separate
 # process) into DuckDB (30 fields of Account), then an incremental run after
 # 10,000 changes. BULK_THRESHOLD=1 extracts through Bulk API 2.0 instead of
-# REST. MEMORY_LIMIT (e.g. 256MB) and BATCH_ROWS tune the run.
+# REST. MEMORY_LIMIT (e.g. 256MB; sfsync's default is 512MB), THREADS and
+# BATCH_ROWS tune the run.
 # Prints one markdown table row per run. Usage: bench/rest.sh [N] [CHANGES]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,6 +32,7 @@ salesforce:
 warehouse:
   path: $work/bench.duckdb
 ${MEMORY_LIMIT:+  memory_limit: $MEMORY_LIMIT}
+${THREADS:+  threads: $THREADS}
 sync:
   lookback: 5m
   batch_rows: ${BATCH_ROWS:-100000}

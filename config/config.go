@@ -111,8 +111,8 @@ type Warehouse struct {
 	// DSN is the PostgreSQL connection string (postgres); it may hold a
 	// password, so it is a Secret.
 	DSN sfsync.Secret `yaml:"dsn,omitempty" json:"dsn,omitempty"`
-	// MemoryLimit caps DuckDB's memory ("512MB", "50%"); "" leaves
-	// DuckDB's default, 80% of RAM (duckdb).
+	// MemoryLimit caps the memory DuckDB manages ("512MB", "50%"); ""
+	// is sfsync's default, duckdb.DefaultMemoryLimit (duckdb).
 	MemoryLimit string `yaml:"memory_limit,omitempty" json:"memory_limit,omitempty"`
 	// Threads caps DuckDB's worker threads; 0 means one per core (duckdb).
 	Threads int `yaml:"threads,omitempty" json:"threads,omitempty"`

@@ -53,7 +53,8 @@ warehouse:
   # postgres, redshift: text they cannot store exactly (NUL bytes; over
   # 65535 bytes in Redshift) is cleaned and recorded, or rejects the batch.
   # text: clean
-  # duckdb: cap its memory and threads (defaults: 80% of RAM, one per core).
+  # duckdb: the memory DuckDB may manage (cache and query memory; it spills
+  # to disk beyond it) and its worker threads (defaults: 512MB, one per core).
   # memory_limit: 512MB
   # threads: 2
 

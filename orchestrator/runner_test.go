@@ -459,7 +459,9 @@ func TestRunnerShutdownAndResume(t *testing.T) {
 // the run stops and the object runs again once the lease is free.
 func TestRunnerLeaseLost(t *testing.T) {
 	e := newEnv(t, sfemu.Options{Records: map[string]int{"Account": 1500}})
-	e.emu.InjectFault(sfemu.Fault{Kind: sfemu.FaultSlow, Route: "querymore", Delay: 100 * time.Millisecond, Times: -1})
+	// Slow pages keep the run going for seconds after the lease is lost,
+	// long enough for a heartbeat on a loaded machine.
+	e.emu.InjectFault(sfemu.Fault{Kind: sfemu.FaultSlow, Route: "querymore", Delay: 400 * time.Millisecond, Times: -1})
 	r, _ := e.start(t, specs("Account"), func(o *orchestrator.Options) {
 		o.LeaseTTL = 150 * time.Millisecond
 		o.Now = time.Now // leases expire on the warehouse's real clock

@@ -139,6 +139,37 @@ func (r *Replicator) notStarted(spec ObjectSpec, err error) sfsync.Run {
 	return run
 }
 
+// usageMeter is a Source that counts the API calls and Bulk query jobs
+// made under one context apart from those of other contexts
+// (salesforce.Client does).
+type usageMeter interface {
+	MeterUsage(ctx context.Context) (context.Context, func() (calls, jobs int64))
+}
+
+// meterUsage returns the context to run one object under and a function
+// reporting the API calls and Bulk jobs made for it so far. A source that
+// cannot count per context is measured by the growth of its totals, which
+// then include the calls of objects running at the same time.
+func (r *Replicator) meterUsage(ctx context.Context) (context.Context, func() (calls, jobs int64)) {
+	src := r.opts.Source
+	if m, ok := src.(usageMeter); ok {
+		return m.MeterUsage(ctx)
+	}
+	jobs, _ := src.(interface{ BulkJobs() int64 })
+	var jobsBefore int64
+	if jobs != nil {
+		jobsBefore = jobs.BulkJobs()
+	}
+	callsBefore := src.Usage().Calls
+	return ctx, func() (int64, int64) {
+		var n int64
+		if jobs != nil {
+			n = jobs.BulkJobs() - jobsBefore
+		}
+		return src.Usage().Calls - callsBefore, n
+	}
+}
+
 // RunObject replicates one object and returns its finished run, which is
 // also recorded in the warehouse's control tables. It never panics on
 // source or warehouse errors: they end the run partial or failed, with the
@@ -148,18 +179,11 @@ func (r *Replicator) RunObject(ctx context.Context, spec ObjectSpec, full bool) 
 	o.run = sfsync.Run{ID: newID(r.opts.Now()), Object: spec.Name, Full: o.full,
 		StartedAt: r.opts.Now().UTC(), Status: sfsync.RunRunning}
 	o.log = r.log.With("object", spec.Name, "run_id", o.run.ID)
-	callsBefore := r.opts.Source.Usage().Calls
-	jobs, _ := r.opts.Source.(interface{ BulkJobs() int64 })
-	var jobsBefore int64
-	if jobs != nil {
-		jobsBefore = jobs.BulkJobs()
-	}
-	err := o.execute(ctx)
-	o.run.APICalls = r.opts.Source.Usage().Calls - callsBefore
-	if jobs != nil {
-		if n := jobs.BulkJobs() - jobsBefore; n > 0 {
-			o.log.Info("bulk jobs", "jobs", n, "api_calls", o.run.APICalls)
-		}
+	runCtx, usage := r.meterUsage(ctx)
+	err := o.execute(runCtx)
+	o.run.APICalls, o.run.BulkJobs = usage()
+	if o.run.BulkJobs > 0 {
+		o.log.Info("bulk jobs", "jobs", o.run.BulkJobs, "api_calls", o.run.APICalls)
 	}
 	o.finish(err)
 	// Record the outcome even when ctx is cancelled: the run record is how

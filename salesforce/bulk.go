@@ -15,15 +15,20 @@ import (
 // BulkOptions tune Bulk API 2.0 extraction. Zero fields take the defaults
 // in parentheses; negative ones are refused.
 type BulkOptions struct {
-	// JobRecords is the most records one query job should hold (500,000).
-	// A window holding more is split into consecutive cursor ranges, sized
-	// with COUNT() queries, one job each.
+	// JobRecords is about the most records one query job should hold
+	// (1,000,000). A window holding more is split into consecutive cursor
+	// ranges, one job each, sized with a few COUNT() queries. Bulk API 2.0
+	// chunks a large job on its own side, so ranges buy overlap of one
+	// job's download with the next jobs' processing and a checkpoint after
+	// each range; each costs a create, a delete and its polls.
 	JobRecords int64
 	// Concurrency is how many jobs of one window run at once (3). Their
 	// results are still delivered one range after the other.
 	Concurrency int
-	// PollInterval is the first pause before polling a job (250ms); it
-	// doubles after every poll up to MaxPollInterval (5s).
+	// PollInterval is the shortest pause before polling a job (250ms);
+	// it doubles after every poll up to MaxPollInterval (5s) or a quarter
+	// of the job's age, whichever is longer. The first poll of a job waits
+	// longer when earlier jobs show it cannot be done sooner.
 	PollInterval    time.Duration
 	MaxPollInterval time.Duration
 	// JobTimeout bounds the wait for one job (2h); a job still running
@@ -34,13 +39,20 @@ type BulkOptions struct {
 	JobAttempts int
 	// ResultRecords is the maxRecords of each results request (50,000).
 	ResultRecords int
+	// ResultStreams is how many result pages of one job are downloaded
+	// at once (1: one after the other, following locators). Above 1, and
+	// with API version 58.0 or later, the pages are listed through the
+	// job's resultPages resource, five per list (one more call per five
+	// pages), and fetched in parallel; a server without that resource
+	// (404) is read one page after the other.
+	ResultStreams int
 	// PageRecords is the most records in one delivered page (10,000).
 	PageRecords int
 }
 
 func (o BulkOptions) withDefaults() (BulkOptions, error) {
 	if o.JobRecords < 0 || o.Concurrency < 0 || o.PollInterval < 0 || o.MaxPollInterval < 0 ||
-		o.JobTimeout < 0 || o.JobAttempts < 0 || o.ResultRecords < 0 || o.PageRecords < 0 {
+		o.JobTimeout < 0 || o.JobAttempts < 0 || o.ResultRecords < 0 || o.PageRecords < 0 || o.ResultStreams < 0 {
 		return o, errors.New("bulk options: counts and durations must not be negative")
 	}
 	def := func(v, d int) int {
@@ -56,7 +68,7 @@ func (o BulkOptions) withDefaults() (BulkOptions, error) {
 		return v
 	}
 	if o.JobRecords == 0 {
-		o.JobRecords = 500_000
+		o.JobRecords = 1_000_000
 	}
 	o.Concurrency = def(o.Concurrency, 3)
 	o.PollInterval = defDur(o.PollInterval, 250*time.Millisecond)
@@ -65,6 +77,7 @@ func (o BulkOptions) withDefaults() (BulkOptions, error) {
 	o.JobAttempts = def(o.JobAttempts, 3)
 	o.ResultRecords = def(o.ResultRecords, 50_000)
 	o.PageRecords = def(o.PageRecords, 10_000)
+	o.ResultStreams = def(o.ResultStreams, 1)
 	return o, nil
 }
 
@@ -115,9 +128,12 @@ func (c *Client) chooseBulk(ctx context.Context, w sfsync.Window) (int64, bool, 
 		c.log.Debug("extracting with REST: the Bulk API refused this query before", "object", w.Object.Name)
 		return -1, false, nil
 	}
-	n, err := c.Count(ctx, w)
-	if err != nil {
-		return 0, false, err
+	n, ok := c.recentCount(w)
+	if !ok {
+		var err error
+		if n, err = c.Count(ctx, w); err != nil {
+			return 0, false, err
+		}
 	}
 	if c.bulkThreshold > 0 && n <= c.bulkThreshold {
 		return n, false, nil
@@ -177,68 +193,6 @@ func (c *Client) extractBulk(ctx context.Context, w sfsync.Window, total int64, 
 	}
 	c.log.Info("the Bulk API refused the query; extracting with REST", "object", w.Object.Name, "reason", err.Error())
 	return c.extractREST(ctx, rest, fn)
-}
-
-// planRanges splits a window into consecutive cursor ranges of at most
-// about JobRecords records: halves of time are counted (COUNT()) until each
-// part is small enough, then neighbours are merged back while they fit.
-// Boundaries are whole seconds, as SOQL literals are, so ranges never
-// overlap; the first range keeps the window's start and the last its end,
-// open or not. A window without a cursor field is one job.
-func (c *Client) planRanges(ctx context.Context, w sfsync.Window, total int64) ([]bulkRange, error) {
-	whole := []bulkRange{{from: w.From, to: w.To, count: total}}
-	limit := c.bulk.JobRecords
-	if w.CursorField == "" || total <= limit {
-		return whole, nil
-	}
-	lo, hi := w.From, w.To
-	if lo.IsZero() {
-		// No Salesforce record is older.
-		lo = time.Date(1999, 1, 1, 0, 0, 0, 0, time.UTC)
-	}
-	if hi.IsZero() {
-		now, err := c.Now(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("plan bulk jobs for %s: %w", w.Object.Name, err)
-		}
-		hi = now.UTC().Truncate(time.Second).Add(time.Second)
-	}
-	var leaves []bulkRange
-	var split func(from, to time.Time, n int64, depth int) error
-	split = func(from, to time.Time, n int64, depth int) error {
-		mid := from.Add(to.Sub(from) / 2).Truncate(time.Second)
-		if n <= limit || depth >= 48 || !mid.After(from) || !to.After(mid) {
-			leaves = append(leaves, bulkRange{from: from, to: to, count: n})
-			return nil
-		}
-		left := w
-		left.From, left.To = from, mid
-		a, err := c.Count(ctx, left)
-		if err != nil {
-			return fmt.Errorf("plan bulk jobs for %s: %w", w.Object.Name, err)
-		}
-		a = min(max(a, 0), n)
-		if err := split(from, mid, a, depth+1); err != nil {
-			return err
-		}
-		return split(mid, to, n-a, depth+1)
-	}
-	if err := split(lo, hi, total, 0); err != nil {
-		return nil, err
-	}
-	var out []bulkRange
-	for _, l := range leaves {
-		if k := len(out) - 1; k >= 0 && out[k].count+l.count <= limit {
-			out[k].to = l.to
-			out[k].count += l.count
-			continue
-		}
-		out = append(out, l)
-	}
-	out[0].from = w.From
-	out[len(out)-1].to = w.To
-	c.log.Info("bulk extraction split into jobs", "object", w.Object.Name, "jobs", len(out), "records", total)
-	return out, nil
 }
 
 // bulkStatement is the SOQL of one range's job: the window's query without
@@ -414,7 +368,7 @@ func (c *Client) runJob(ctx context.Context, w sfsync.Window, r bulkRange, reg *
 			return jobResult{err: err}
 		}
 		reg.add(job.ID)
-		info, err := c.waitJob(ctx, object, job.ID, reg)
+		info, err := c.waitJob(ctx, object, job.ID, r.count, reg)
 		if info != nil {
 			info.ErrorMessage = c.scrub(info.ErrorMessage)
 		}
@@ -443,13 +397,22 @@ func (c *Client) runJob(ctx context.Context, w sfsync.Window, r bulkRange, reg *
 	return jobResult{err: fmt.Errorf("%w (after %d jobs)", last, c.bulk.JobAttempts)}
 }
 
-// waitJob polls a job until it reaches a terminal state, backing off from
-// PollInterval to MaxPollInterval, for at most JobTimeout.
-func (c *Client) waitJob(ctx context.Context, object, id string, reg *jobRegistry) (*jobInfo, error) {
-	deadline := time.Now().Add(c.bulk.JobTimeout)
-	delay := c.bulk.PollInterval
+// waitJob polls a job until it reaches a terminal state, for at most
+// JobTimeout. The first poll comes after half the time a job of the
+// expected size took at the latest large job's pace, at least after
+// PollInterval; later ones back off from PollInterval, doubling up to
+// MaxPollInterval or a quarter of the time waited so far, whichever is
+// longer: a long job is polled a few times per doubling of its age, not
+// every MaxPollInterval.
+func (c *Client) waitJob(ctx context.Context, object, id string, expected int64, reg *jobRegistry) (*jobInfo, error) {
+	start := time.Now()
+	deadline := start.Add(c.bulk.JobTimeout)
+	wait, next := c.firstPoll(expected), c.bulk.PollInterval
+	if wait <= next {
+		next = 2 * next
+	}
 	for {
-		if err := sleep(ctx, min(delay, max(time.Until(deadline), 0))); err != nil {
+		if err := sleep(ctx, min(wait, max(time.Until(deadline), 0))); err != nil {
 			return nil, fmt.Errorf("wait for bulk job %s for %s: %w", id, object, err)
 		}
 		info, err := c.jobState(ctx, object, id)
@@ -458,13 +421,51 @@ func (c *Client) waitJob(ctx context.Context, object, id string, reg *jobRegistr
 		}
 		if terminal(info.State) {
 			reg.finished(id)
+			if info.State == jobComplete {
+				c.learnPace(info.NumberRecordsProcessed, time.Since(start))
+			}
 			return info, nil
 		}
 		if !time.Now().Before(deadline) {
 			return nil, &jobTimeoutError{object: object, id: id, state: info.State, after: c.bulk.JobTimeout}
 		}
-		delay = min(2*delay, c.bulk.MaxPollInterval)
+		wait = min(next, max(c.bulk.MaxPollInterval, time.Since(start)/4))
+		next = 2 * wait
 	}
+}
+
+// Pacing of the first poll: only jobs of at least paceRecords records
+// teach a pace (a small job's time is mostly fixed overhead), and the
+// first wait is at most maxFirstPoll.
+const (
+	paceRecords  = 10_000
+	maxFirstPoll = time.Minute
+)
+
+// firstPoll is the wait before the first poll of a job of about expected
+// records: half the time it would take at the pace of the latest large
+// complete job, between PollInterval and maxFirstPoll.
+func (c *Client) firstPoll(expected int64) time.Duration {
+	c.estimateMu.Lock()
+	rate := c.jobRate
+	c.estimateMu.Unlock()
+	wait := c.bulk.PollInterval
+	if rate > 0 && expected > 0 {
+		est := time.Duration(float64(expected) / rate * float64(time.Second) / 2)
+		wait = max(wait, min(est, maxFirstPoll))
+	}
+	return wait
+}
+
+// learnPace records how fast a job of n records completed (from its
+// creation to the poll that found it complete).
+func (c *Client) learnPace(n int64, took time.Duration) {
+	if n < paceRecords || took <= 0 {
+		return
+	}
+	c.estimateMu.Lock()
+	c.jobRate = float64(n) / took.Seconds()
+	c.estimateMu.Unlock()
 }
 
 // deliverJob streams a complete job's result pages as Pages of at most
@@ -488,6 +489,25 @@ func (c *Client) deliverJob(ctx context.Context, w sfsync.Window, id string, r b
 		}
 		pending = append(pending, rec)
 		return nil
+	}
+	if c.parallelResults() {
+		var mu sync.Mutex
+		err := c.fetchParallel(ctx, w, id, func(rec sfsync.Record) error {
+			mu.Lock()
+			defer mu.Unlock()
+			return add(rec)
+		})
+		switch {
+		case errors.Is(err, errNoResultPages):
+			c.log.Info("the server has no parallel result pages; reading results one page after the other", "object", object)
+		case err != nil:
+			return err
+		default:
+			if len(pending) > 0 || !r.to.IsZero() {
+				return flush(r.to)
+			}
+			return nil
+		}
 	}
 	rr := newResultReader()
 	d := newCSVDecoder(object, w.Fields)

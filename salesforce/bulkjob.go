@@ -46,6 +46,9 @@ type jobInfo struct {
 	Object       string `json:"object"`
 	State        string `json:"state"`
 	ErrorMessage string `json:"errorMessage"`
+	// NumberRecordsProcessed is the size of the job's result once
+	// complete.
+	NumberRecordsProcessed int64 `json:"numberRecordsProcessed"`
 }
 
 func terminal(state string) bool {
@@ -124,7 +127,7 @@ func (c *Client) createJob(ctx context.Context, object, statement string, all bo
 	if err != nil {
 		return nil, err
 	}
-	c.bulkJobs.Add(1)
+	c.countJob(ctx)
 	if !validJobID(info.ID) {
 		return nil, fmt.Errorf("create bulk job for %s: the answer has no usable job id (%q): %w", object, clip([]byte(info.ID)), sfsync.ErrPermanent)
 	}
@@ -216,6 +219,7 @@ func (rr *resultReader) open(body io.Reader) error {
 // resultPage is one results request's state, kept across its retries.
 type resultPage struct {
 	locator  string // the page's own locator; "" for the first
+	link     string // a results URL from resultPages, used instead of locator
 	next     string // Sforce-Locator of the answer
 	declared int64  // Sforce-NumberOfRecords, or -1
 	taken    int    // records already handed on, skipped when the page is fetched again
@@ -225,15 +229,23 @@ type resultPage struct {
 // is fetched again (the locator stays valid) and the records handed on
 // before the cut are skipped, so none is lost or repeated.
 func (c *Client) fetchResults(ctx context.Context, object, id string, n int, p *resultPage, rr *resultReader, d *csvDecoder, add func(sfsync.Record) error) error {
+	path := c.apiPath + "/jobs/query/" + id + "/results"
 	q := url.Values{}
 	q.Set("maxRecords", strconv.Itoa(c.bulk.ResultRecords))
 	if p.locator != "" {
 		q.Set("locator", p.locator)
 	}
+	query := q.Encode()
+	if p.link != "" {
+		var err error
+		if path, query, err = resultsLink(p.link, id); err != nil {
+			return fmt.Errorf("bulk results of %s job %s page %d: %w", object, id, n, err)
+		}
+	}
 	return c.do(ctx, &call{
 		method: http.MethodGet,
-		path:   c.apiPath + "/jobs/query/" + id + "/results",
-		query:  q.Encode(),
+		path:   path,
+		query:  query,
 		what:   fmt.Sprintf("bulk results of %s job %s page %d", object, id, n),
 		object: object,
 		header: map[string]string{"Accept": "text/csv"},

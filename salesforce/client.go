@@ -101,6 +101,10 @@ type Client struct {
 	bulkJobs      atomic.Int64
 	noBulkMu      sync.Mutex
 	noBulk        map[string]bool // queries Bulk refused, by object and fields (see refusalKey)
+	estimateMu    sync.Mutex
+	counts        map[string]countMemo // recent COUNT() answers, by resource and statement
+	noResultPages atomic.Bool          // the server answered 404 to resultPages
+	jobRate       float64              // records per second of the latest complete job; 0 before one
 
 	stateMu    sync.Mutex
 	used, max  int64
@@ -202,6 +206,7 @@ func New(opts Options) (*Client, error) {
 		bulkThreshold: opts.BulkThreshold,
 		bulk:          bulk,
 		noBulk:        map[string]bool{},
+		counts:        map[string]countMemo{},
 	}, nil
 }
 

@@ -78,7 +78,45 @@ func (c *Client) Count(ctx context.Context, w sfsync.Window) (int64, error) {
 	if total < 0 {
 		return 0, fmt.Errorf("count %s: the answer has no totalSize: %w", w.Object.Name, sfsync.ErrPermanent)
 	}
+	now := time.Now()
+	c.estimateMu.Lock()
+	for k, m := range c.counts {
+		if now.Sub(m.at) > countReuse {
+			delete(c.counts, k)
+		}
+	}
+	c.counts[queryResource(w.IncludeDeleted)+" "+statement] = countMemo{n: total, at: now}
+	c.estimateMu.Unlock()
 	return total, nil
+}
+
+// countMemo is an answer of Count and when it came.
+type countMemo struct {
+	n  int64
+	at time.Time
+}
+
+// countReuse is how old a COUNT() of a window may be for Extract to decide
+// with it instead of counting again: an engine typically counts a window
+// (for progress) right before extracting it.
+const countReuse = 30 * time.Second
+
+// recentCount takes a Count of w made in the last countReuse, if any;
+// each answer is taken once.
+func (c *Client) recentCount(w sfsync.Window) (int64, bool) {
+	statement, err := soql.WindowCount(w)
+	if err != nil {
+		return 0, false
+	}
+	key := queryResource(w.IncludeDeleted) + " " + statement
+	c.estimateMu.Lock()
+	defer c.estimateMu.Unlock()
+	m, ok := c.counts[key]
+	delete(c.counts, key)
+	if !ok || time.Since(m.at) > countReuse {
+		return 0, false
+	}
+	return m.n, true
 }
 
 // extractREST pages through a window with REST: the SOQL comes from

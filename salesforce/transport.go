@@ -152,7 +152,7 @@ func (c *Client) attempt(ctx context.Context, cl *call, token, instance string) 
 	for k, v := range cl.header {
 		h.Set(k, v)
 	}
-	c.calls.Add(1)
+	c.countCall(ctx)
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		var ue *url.Error

@@ -55,6 +55,7 @@
 //	PATCH /services/data/vXX.X/jobs/query/{id}             {"state":"Aborted"}
 //	DELETE /services/data/vXX.X/jobs/query/{id}            204; terminal jobs only
 //	GET  /services/data/vXX.X/jobs/query/{id}/results?locator=&maxRecords=
+//	GET  /services/data/vXX.X/jobs/query/{id}/resultPages?maxRecords=   up to 5 results URLs (API 58.0+)
 //
 // Requests under /services/data/vXX.X need a bearer token from the token
 // endpoint and count against the daily API limit, which every response
@@ -75,8 +76,11 @@
 // when the request accepts gzip; fetching them with another API version
 // than the job's answers 409, before JobComplete 400. The fault kinds
 // jobfail and jobstuck make the next created job end Failed or stay
-// InProgress; the routes bulkcreate, bulklist, bulkjob and bulkresults take
-// the other faults (slow result pages, a reset mid-download, ...).
+// InProgress; the routes bulkcreate, bulklist, bulkjob, bulkresults and
+// bulkresultpages take the other faults (slow result pages, a reset
+// mid-download, ...). From API 58.0, resultPages lists a complete job's
+// results URLs five at a time (resultPages[].resultUrl, done,
+// nextRecordUrl) for parallel download.
 //
 // # Admin endpoint
 //

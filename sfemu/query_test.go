@@ -3,6 +3,7 @@ package sfemu
 import (
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"regexp"
 	"slices"
@@ -310,6 +311,87 @@ func TestGeneratedValues(t *testing.T) {
 	for _, want := range []string{`E7,`, `E8,`, `\n`, `\"`, `🎉`, `"AnnualRevenue":null`, `"BillingAddress":{"city":`} {
 		if !strings.Contains(raw, want) {
 			t.Errorf("generated page lacks %s", want)
+		}
+	}
+}
+
+// TestWindowedQueryMatchesScan checks that a query bounded on the cursor
+// field (answered from the cursor-ordered index) returns exactly what the
+// same condition returns when the index cannot be used (the bounds inside
+// an OR with a condition that never holds), across updates, late commits,
+// deletes, undeletes and same-second ties.
+func TestWindowedQueryMatchesScan(t *testing.T) {
+	o := newOrg(t, Options{Seed: 3, Records: map[string]int{"Account": 1500}})
+	rnd := rand.New(rand.NewPCG(1, 2))
+	var stamps []time.Time
+	mark := func() {
+		stamps = append(stamps, o.clock.Now().UTC())
+	}
+	mark()
+	for round := range 5 {
+		o.clock.Advance(1500 * time.Millisecond)
+		mark()
+		ids, err := o.emu.UpdateRandom("Account", 150, rnd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := o.emu.LateCommit("Account", ids[0], map[string]any{"Name": fmt.Sprint("late ", round)}, 3*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		if err := o.emu.Delete("Account", ids[1]); err != nil {
+			t.Fatal(err)
+		}
+		if round > 0 {
+			if err := o.emu.Undelete("Account", ids[1]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := o.emu.TouchSameSecond("Account", 40); err != nil {
+			t.Fatal(err)
+		}
+		mark()
+	}
+	lit := func(tm time.Time) string { return tm.Format("2006-01-02T15:04:05.000Z") }
+	var conds []string
+	for i := range 12 {
+		a := stamps[rnd.IntN(len(stamps))].Add(time.Duration(rnd.IntN(3000)-1500) * time.Millisecond)
+		b := a.Add(time.Duration(rnd.IntN(6000)) * time.Millisecond)
+		switch i % 4 {
+		case 0:
+			conds = append(conds, fmt.Sprintf("SystemModstamp >= %s AND SystemModstamp < %s", lit(a), lit(b)))
+		case 1:
+			conds = append(conds, fmt.Sprintf("SystemModstamp > %s AND Name != null AND SystemModstamp <= %s", lit(a), lit(b)))
+		case 2:
+			conds = append(conds, fmt.Sprintf("SystemModstamp >= %s", lit(a)))
+		case 3:
+			conds = append(conds, fmt.Sprintf("SystemModstamp <= %s AND (SystemModstamp >= %s AND SystemModstamp < %s)", lit(b), lit(a), lit(b.Add(time.Second))))
+		}
+	}
+	conds = append(conds,
+		fmt.Sprintf("SystemModstamp = %s", lit(stamps[len(stamps)-1].Truncate(time.Second))),
+		fmt.Sprintf("SystemModstamp > %s AND SystemModstamp < %s", lit(stamps[3]), lit(stamps[1])), // empty
+		fmt.Sprintf("NOT SystemModstamp < %s", lit(stamps[2])),
+	)
+	for _, endpoint := range []string{"query", "queryAll"} {
+		for _, cond := range conds {
+			indexed := "SELECT Id, Name, SystemModstamp FROM Account WHERE " + cond + " ORDER BY SystemModstamp, Id"
+			scanned := "SELECT Id, Name, SystemModstamp FROM Account WHERE (" + cond + ") OR Id = null ORDER BY SystemModstamp, Id"
+			var got, want []map[string]any
+			for _, p := range o.queryAllPages(endpoint, indexed) {
+				got = append(got, p.Records...)
+			}
+			for _, p := range o.queryAllPages(endpoint, scanned) {
+				want = append(want, p.Records...)
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("%s %s (-scan +index):\n%s", endpoint, cond, diff)
+			}
+			var n, m queryResult
+			decode(t, o.get(queryPath(endpoint, "SELECT COUNT() FROM Account WHERE "+cond)), http.StatusOK, &n)
+			decode(t, o.get(queryPath(endpoint, "SELECT COUNT() FROM Account WHERE ("+cond+") OR Id = null")), http.StatusOK, &m)
+			if n.TotalSize != m.TotalSize || n.TotalSize != len(want) {
+				t.Errorf("%s COUNT() %s: %d indexed, %d scanned, %d records", endpoint, cond, n.TotalSize, m.TotalSize, len(want))
+			}
 		}
 	}
 }

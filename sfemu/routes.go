@@ -92,6 +92,7 @@ func (s *Server) routes() []route {
 		{kind: routeAPI, name: "bulklist", methods: onlyGet, patterns: methodData(http.MethodGet, "jobs/query"), handle: s.handleBulkList},
 		{kind: routeAPI, name: "bulkjob", methods: jobMethods, patterns: data("jobs/query/{job}"), handle: s.handleBulkJob},
 		{kind: routeAPI, name: "bulkresults", methods: onlyGet, patterns: data("jobs/query/{job}/results"), handle: s.handleBulkResults},
+		{kind: routeAPI, name: "bulkresultpages", methods: onlyGet, patterns: data("jobs/query/{job}/resultPages"), handle: s.handleBulkResultPages},
 		{kind: routeAPI, name: "", patterns: []string{"/services/data/{version}/"}, handle: handleNotFound},
 
 		{kind: routeAdmin, name: "admin", methods: getOrPost, patterns: []string{"/_emulator/{action}", "/_emulator/faults/clear"}, handle: s.handleAdmin},

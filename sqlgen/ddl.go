@@ -344,6 +344,7 @@ func (d Dialect) ControlTables(schema string) ([]string, error) {
 			{Name: "rows_deleted", Type: i64, NotNull: true},
 			{Name: "api_calls", Type: i64, NotNull: true},
 			{Name: "updated_at", Type: ts, NotNull: true},
+			runsBulkJobs(d),
 		}},
 	}
 	out := make([]string, 0, len(tables))
@@ -374,6 +375,43 @@ func runColumns() []struct {
 		{"cursor_before", ArgRunCursorBefore}, {"cursor_after", ArgRunCursorAfter},
 		{"rows_extracted", ArgRunRowsExtracted}, {"rows_upserted", ArgRunRowsUpserted},
 		{"rows_deleted", ArgRunRowsDeleted}, {"api_calls", ArgRunAPICalls},
-		{"updated_at", ArgNow},
+		{"updated_at", ArgNow}, {"bulk_jobs", ArgRunBulkJobs},
 	}
+}
+
+// runsBulkJobs is the runs table's bulk_jobs column (Run.BulkJobs). It
+// came after the table's first release, so it is nullable with a default
+// (some engines cannot add a NOT NULL column to an existing table); runs
+// saved before it read as 0.
+func runsBulkJobs(d Dialect) Column {
+	return Column{Name: "bulk_jobs", Type: d.Types.Int, Default: "0"}
+}
+
+// AddedControlColumn is a column a control table gained after its first
+// release, for Setup to add to an existing table that lacks it.
+type AddedControlColumn struct {
+	Table  string // in the control schema
+	Column string
+	// SQL adds the column (ALTER TABLE ... ADD COLUMN).
+	SQL string
+}
+
+// AddedControlColumns lists the columns control tables gained after their
+// first release, oldest first. Setup adds each to an existing table that
+// lacks it (looked up in information_schema.columns; ADD COLUMN IF NOT
+// EXISTS is not in every engine's SQL), after ControlTables.
+func (d Dialect) AddedControlColumns(schema string) ([]AddedControlColumn, error) {
+	cols := []struct {
+		table string
+		col   Column
+	}{{TableRuns, runsBulkJobs(d)}}
+	out := make([]AddedControlColumn, 0, len(cols))
+	for _, c := range cols {
+		q, err := d.AddColumn(schema, c.table, c.col)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, AddedControlColumn{Table: c.table, Column: c.col.Name, SQL: q})
+	}
+	return out, nil
 }

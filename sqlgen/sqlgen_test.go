@@ -97,6 +97,13 @@ func render(t *testing.T, d Dialect) map[string]string {
 	for _, s := range ctl {
 		must(s, nil)
 	}
+	added, err := d.AddedControlColumns(l.Control)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range added {
+		must(a.SQL, nil)
+	}
 	for _, s := range []Statement{d.RegisterObject(l), d.StoreCursor(l), d.SelectObject(l), d.ListObjects(l),
 		d.InsertBatch(l), d.SelectBatch(l), d.MarkBatch(l), d.UpdateRun(l), d.InsertRun(l),
 		d.SelectLastRun(l), d.SelectLastSuccess(l)} {

@@ -39,6 +39,7 @@ const (
 	ArgRunRowsUpserted                 // Run.RowsUpserted
 	ArgRunRowsDeleted                  // Run.RowsDeleted
 	ArgRunAPICalls                     // Run.APICalls
+	ArgRunBulkJobs                     // Run.BulkJobs
 	argEnd
 )
 
@@ -48,7 +49,7 @@ func (a Arg) String() string {
 		"cursor_field", "cursor_time", "upserted", "deleted", "delete_mode", "full_refresh", "cutoff",
 		"run.full", "run.started_at", "run.finished_at", "run.status", "run.reason", "run.error",
 		"run.window_from", "run.window_to", "run.cursor_before", "run.cursor_after",
-		"run.rows_extracted", "run.rows_upserted", "run.rows_deleted", "run.api_calls"}
+		"run.rows_extracted", "run.rows_upserted", "run.rows_deleted", "run.api_calls", "run.bulk_jobs"}
 	if a <= 0 || a >= argEnd {
 		return fmt.Sprintf("arg(%d)", int(a))
 	}

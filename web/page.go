@@ -52,6 +52,7 @@ type pageObject struct {
 type pageRun struct {
 	Started, Object, Status             string
 	Extracted, Upserted, Deleted, Calls string
+	Jobs                                string
 	Duration, Detail                    string
 	Full                                bool
 }
@@ -140,7 +141,8 @@ func pageObjectOf(v orchestrator.ObjectView, now time.Time) pageObject {
 func pageRunOf(r sfsync.Run) pageRun {
 	p := pageRun{Started: fmtTime(r.StartedAt), Object: r.Object, Status: string(r.Status), Full: r.Full,
 		Extracted: strconv.FormatInt(r.RowsExtracted, 10), Upserted: strconv.FormatInt(r.RowsUpserted, 10),
-		Deleted: strconv.FormatInt(r.RowsDeleted, 10), Calls: strconv.FormatInt(r.APICalls, 10), Duration: "-"}
+		Deleted: strconv.FormatInt(r.RowsDeleted, 10), Calls: strconv.FormatInt(r.APICalls, 10),
+		Jobs: strconv.FormatInt(r.BulkJobs, 10), Duration: "-"}
 	if !r.FinishedAt.IsZero() && !r.StartedAt.IsZero() {
 		p.Duration = fmtDuration(r.FinishedAt.Sub(r.StartedAt))
 	}

@@ -341,6 +341,7 @@ type runJSON struct {
 	RowsUpserted  int64      `json:"rows_upserted"`
 	RowsDeleted   int64      `json:"rows_deleted"`
 	APICalls      int64      `json:"api_calls"`
+	BulkJobs      int64      `json:"bulk_jobs"`
 }
 
 func toRunJSON(r sfsync.Run) runJSON {
@@ -350,6 +351,7 @@ func toRunJSON(r sfsync.Run) runJSON {
 		WindowFrom: timePtr(r.WindowFrom), WindowTo: timePtr(r.WindowTo),
 		CursorBefore: timePtr(r.CursorBefore), CursorAfter: timePtr(r.CursorAfter),
 		RowsExtracted: r.RowsExtracted, RowsUpserted: r.RowsUpserted, RowsDeleted: r.RowsDeleted, APICalls: r.APICalls,
+		BulkJobs: r.BulkJobs,
 	}
 	if !r.StartedAt.IsZero() && !r.FinishedAt.IsZero() {
 		s := r.FinishedAt.Sub(r.StartedAt).Seconds()

@@ -35,7 +35,7 @@ func (f *fixture) Service() orchestrator.ServiceView {
 
 func (f *fixture) Objects() []orchestrator.ObjectView {
 	run := sfsync.Run{ID: "r1", Object: "Account", StartedAt: now.Add(-10 * time.Minute), FinishedAt: now.Add(-9 * time.Minute),
-		Status: sfsync.RunComplete, RowsExtracted: 120, RowsUpserted: 118, RowsDeleted: 2, APICalls: 7}
+		Status: sfsync.RunComplete, RowsExtracted: 120, RowsUpserted: 118, RowsDeleted: 2, APICalls: 7, BulkJobs: 2}
 	return []orchestrator.ObjectView{
 		{Status: orchestrator.Status{Object: "Account", State: orchestrator.StateDone, Outcome: sfsync.RunComplete, RunID: "r1"},
 			Schedule: "every 15m0s", DueAt: now.Add(5 * time.Minute), Rows: 2500, LastRun: &run,
@@ -219,7 +219,8 @@ func TestAPI(t *testing.T) {
 		}
 	}
 	last := acct["last_run"].(map[string]any)
-	if last["rows_extracted"] != 120.0 || last["duration_seconds"] != 60.0 || last["status"] != "complete" {
+	if last["rows_extracted"] != 120.0 || last["duration_seconds"] != 60.0 || last["status"] != "complete" ||
+		last["api_calls"] != 7.0 || last["bulk_jobs"] != 2.0 {
 		t.Errorf("Account last_run = %v", last)
 	}
 	contact := objects[1]

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"text/tabwriter"
 	"time"
 
@@ -188,13 +189,13 @@ func newProgress(g *globals, mode string, log interface {
 func printRuns(g *globals, runs []sfsync.Run) {
 	replicate.SortRuns(runs)
 	tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "OBJECT\tSTATUS\tEXTRACTED\tUPSERTED\tDELETED\tCURSOR\tAPI CALLS\tDETAIL")
+	fmt.Fprintln(tw, "OBJECT\tSTATUS\tEXTRACTED\tUPSERTED\tDELETED\tCURSOR\tAPI CALLS\tBULK JOBS\tDETAIL")
 	for _, r := range runs {
 		detail := r.Reason
 		if r.Status == sfsync.RunFailed {
 			detail = r.Error
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\t%d\t%s\n", r.Object, r.Status, r.RowsExtracted, r.RowsUpserted, r.RowsDeleted, fmtTime(r.CursorAfter), r.APICalls, detail)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\t%d\t%d\t%s\n", r.Object, r.Status, r.RowsExtracted, r.RowsUpserted, r.RowsDeleted, fmtTime(r.CursorAfter), r.APICalls, r.BulkJobs, detail)
 	}
 	_ = tw.Flush()
 }
@@ -242,6 +243,7 @@ type statusRow struct {
 	LastRun     *time.Time `json:"last_run"`
 	LastSuccess *time.Time `json:"last_success"`
 	APICalls    int64      `json:"last_run_api_calls"`
+	BulkJobs    int64      `json:"last_run_bulk_jobs"`
 }
 
 func printStatus(g *globals, states []sfsync.ObjectState, asJSON bool, now time.Time) error {
@@ -266,6 +268,7 @@ func printStatus(g *globals, states []sfsync.ObjectState, asJSON bool, now time.
 				r.Reason = s.LastRun.Error
 			}
 			r.APICalls = s.LastRun.APICalls
+			r.BulkJobs = s.LastRun.BulkJobs
 		}
 		rows = append(rows, r)
 	}
@@ -279,7 +282,7 @@ func printStatus(g *globals, states []sfsync.ObjectState, asJSON bool, now time.
 		return nil
 	}
 	tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "OBJECT\tROWS\tCURSOR\tLAG\tLAST RUN\tSTATE\tDETAIL")
+	fmt.Fprintln(tw, "OBJECT\tROWS\tCURSOR\tLAG\tLAST RUN\tSTATE\tAPI CALLS\tBULK JOBS\tDETAIL")
 	for _, r := range rows {
 		cursor, lag, last := "-", "-", "-"
 		if r.Cursor != nil {
@@ -289,7 +292,11 @@ func printStatus(g *globals, states []sfsync.ObjectState, asJSON bool, now time.
 		if r.LastRun != nil {
 			last = fmtTime(*r.LastRun)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\n", r.Object, r.Rows, cursor, lag, last, r.State, r.Reason)
+		calls, jobs := "-", "-"
+		if r.LastRun != nil {
+			calls, jobs = strconv.FormatInt(r.APICalls, 10), strconv.FormatInt(r.BulkJobs, 10)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Object, r.Rows, cursor, lag, last, r.State, calls, jobs, r.Reason)
 	}
 	return tw.Flush()
 }

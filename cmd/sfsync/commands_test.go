@@ -120,13 +120,61 @@ func TestCheckRunStatus(t *testing.T) {
 	}
 	p.emu.ClearFaults()
 	out, _, err = execute(t, "status", "--config", p.config)
-	if err != nil || !regexp.MustCompile(`Account\s+300\s.*partial\s+API limit reached`).MatchString(out) {
+	if err != nil || !regexp.MustCompile(`Account\s+300\s.*partial\s+\d+\s+0\s+API limit reached`).MatchString(out) {
 		t.Errorf("status after a partial run: %v\n%s", err, out)
 	}
 
 	// Naming an object that is not configured is an error that says so.
 	if _, _, err := execute(t, "run", "--config", p.config, "--log-level", "error", "Lead"); err == nil || !strings.Contains(err.Error(), "not configured: Lead") {
 		t.Errorf("run of an unconfigured object: %v", err)
+	}
+}
+
+// TestStatusShowsAPIUsage checks that a run's API calls and Bulk jobs are
+// recorded and shown: Account goes through Bulk (over the threshold),
+// Contact through REST.
+func TestStatusShowsAPIUsage(t *testing.T) {
+	p := newProcEnv(t, map[string]int{"Account": 300, "Contact": 200, "User": 5}, "  bulk_threshold: 250\n")
+	t.Setenv("EMU_SECRET", "emulator-secret")
+	t.Setenv("EMU_PASSWORD", "emulator-password")
+	out, _, err := execute(t, "run", "--config", p.config, "--log-level", "error", "--progress", "none")
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, out)
+	}
+	// OBJECT STATUS EXTRACTED UPSERTED DELETED CURSOR API CALLS BULK JOBS
+	if !regexp.MustCompile(`Account\s+complete\s+300\s+300\s+0\s+\S+Z\s+[1-9]\d*\s+1\s`).MatchString(out) ||
+		!regexp.MustCompile(`Contact\s+complete\s+200\s+200\s+0\s+\S+Z\s+[1-9]\d*\s+0\s`).MatchString(out) {
+		t.Errorf("run summary:\n%s", out)
+	}
+	if left := p.emu.BulkJobs(); len(left) != 0 {
+		t.Errorf("jobs left behind: %+v", left)
+	}
+
+	out, _, err = execute(t, "status", "--config", p.config, "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []statusRow
+	if err := json.Unmarshal([]byte(out), &rows); err != nil {
+		t.Fatalf("status --json: %v\n%s", err, out)
+	}
+	got := map[string]statusRow{}
+	for _, r := range rows {
+		got[r.Object] = r
+	}
+	// Account: at least a COUNT(), the job's creation, a poll, a results
+	// page and the job's deletion.
+	if a := got["Account"]; a.BulkJobs != 1 || a.APICalls < 5 {
+		t.Errorf("status of Account: %+v, want 1 bulk job and 5 or more API calls", a)
+	}
+	if c := got["Contact"]; c.BulkJobs != 0 || c.APICalls < 2 {
+		t.Errorf("status of Contact: %+v, want no bulk job and 2 or more API calls", c)
+	}
+	out, _, err = execute(t, "status", "--config", p.config)
+	if err != nil || !regexp.MustCompile(`(?m)^OBJECT\s.*\sSTATE\s+API CALLS\s+BULK JOBS\s+DETAIL$`).MatchString(out) ||
+		!regexp.MustCompile(`(?m)^Account\s+300\s.*\scomplete\s+[1-9]\d*\s+1\s*$`).MatchString(out) ||
+		!regexp.MustCompile(`(?m)^Contact\s+200\s.*\scomplete\s+[1-9]\d*\s+0\s*$`).MatchString(out) {
+		t.Errorf("status table: %v\n%s", err, out)
 	}
 }
 

@@ -78,8 +78,9 @@ type val struct {
 }
 
 type binder struct {
-	src string
-	obj ObjectSchema
+	src    string
+	obj    ObjectSchema
+	bounds map[string]*Bounds // datetime bounds of the WHERE clause's conjuncts, by field
 }
 
 func parse(src string, s Schema) (*Query, *Error) {
@@ -112,9 +113,10 @@ func parse(src string, s Schema) (*Query, *Error) {
 		q.Fields = append(q.Fields, fi.Name)
 	}
 	if st.where != nil {
-		if q.where, err = b.compile(st.where); err != nil {
+		if q.where, err = b.compile(st.where, true); err != nil {
 			return nil, err
 		}
+		q.bounds = b.bounds
 	}
 	for _, it := range st.order {
 		fi, err := b.field(it.field)
@@ -149,10 +151,12 @@ func (b *binder) field(t token) (FieldInfo, *Error) {
 	return fi, nil
 }
 
-func (b *binder) compile(n *node) (matcher, *Error) {
+// compile compiles n; conjunct says that every record matching the WHERE
+// clause satisfies n (it is the clause, or a term of ANDs that are).
+func (b *binder) compile(n *node, conjunct bool) (matcher, *Error) {
 	switch n.kind {
 	case nNot:
-		x, err := b.compile(n.kids[0])
+		x, err := b.compile(n.kids[0], false)
 		if err != nil {
 			return nil, err
 		}
@@ -160,7 +164,7 @@ func (b *binder) compile(n *node) (matcher, *Error) {
 	case nAnd, nOr:
 		kids := make([]matcher, len(n.kids))
 		for i, k := range n.kids {
-			m, err := b.compile(k)
+			m, err := b.compile(k, conjunct && n.kind == nAnd)
 			if err != nil {
 				return nil, err
 			}
@@ -171,10 +175,10 @@ func (b *binder) compile(n *node) (matcher, *Error) {
 		}
 		return or(kids), nil
 	}
-	return b.comparison(n)
+	return b.comparison(n, conjunct)
 }
 
-func (b *binder) comparison(n *node) (matcher, *Error) {
+func (b *binder) comparison(n *node, conjunct bool) (matcher, *Error) {
 	fi, err := b.field(n.field)
 	if err != nil {
 		return nil, err
@@ -211,6 +215,9 @@ func (b *binder) comparison(n *node) (matcher, *Error) {
 		return m, nil
 	}
 	v := vals[0]
+	if conjunct && k == kDateTime && !v.null {
+		b.bound(fi.Name, n.op, v.t)
+	}
 	switch {
 	case v.null:
 		return nullMatcher(f, n.op), nil
@@ -326,4 +333,26 @@ func splitMulti(s string) []string {
 		}
 	}
 	return items
+}
+
+// bound narrows field's bounds by a comparison every matching record
+// satisfies.
+func (b *binder) bound(field string, op opKind, t time.Time) {
+	if op != opEq && op != opLt && op != opLe && op != opGt && op != opGe {
+		return
+	}
+	if b.bounds == nil {
+		b.bounds = map[string]*Bounds{}
+	}
+	r := b.bounds[field]
+	if r == nil {
+		r = &Bounds{}
+		b.bounds[field] = r
+	}
+	if (op == opEq || op == opGt || op == opGe) && (r.From.IsZero() || t.After(r.From)) {
+		r.From = t
+	}
+	if (op == opEq || op == opLt || op == opLe) && (r.To.IsZero() || t.Before(r.To)) {
+		r.To = t
+	}
 }

@@ -328,3 +328,41 @@ func TestMatchDoesNotAllocate(t *testing.T) {
 		t.Error("no record matched; the guard measures nothing")
 	}
 }
+
+func TestDateTimeBounds(t *testing.T) {
+	a, b := "2024-01-02T03:04:05Z", "2024-02-03T04:05:06.789Z"
+	tests := []struct {
+		where  string
+		ok     bool
+		lo, hi string
+	}{
+		{"SystemModstamp >= " + a + " AND SystemModstamp < " + b, true, a, b},
+		{"SystemModstamp > " + a + " AND (Name = 'x' AND SystemModstamp <= " + b + ")", true, a, b},
+		{"SystemModstamp = " + a, true, a, a},
+		{"SystemModstamp >= " + a + " AND SystemModstamp >= " + b, true, b, ""},
+		{"SystemModstamp < " + b + " AND SystemModstamp < " + a, true, "", a},
+		{"SystemModstamp >= " + a + " OR SystemModstamp < " + b, false, "", ""},
+		{"NOT SystemModstamp >= " + a, false, "", ""},
+		{"SystemModstamp != " + a, false, "", ""},
+		{"SystemModstamp = null", false, "", ""},
+		{"CreatedDate >= " + a, false, "", ""},
+		{"Name = 'x'", false, "", ""},
+	}
+	for _, tt := range tests {
+		q, err := Parse("SELECT Id FROM Account WHERE "+tt.where, newTestSchema())
+		if err != nil {
+			t.Fatalf("%s: %v", tt.where, err)
+		}
+		got, ok := q.DateTimeBounds("SystemModstamp")
+		var want Bounds
+		if tt.lo != "" {
+			want.From = ts(tt.lo)
+		}
+		if tt.hi != "" {
+			want.To = ts(tt.hi)
+		}
+		if ok != tt.ok || !got.From.Equal(want.From) || !got.To.Equal(want.To) {
+			t.Errorf("%s: bounds %+v, %v; want %+v, %v", tt.where, got, ok, want, tt.ok)
+		}
+	}
+}

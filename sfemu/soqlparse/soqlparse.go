@@ -30,6 +30,8 @@
 // are not supported and are reported as errors.
 package soqlparse
 
+import "time"
+
 // Error codes carried by *Error, as the REST API reports them.
 const (
 	// CodeMalformedQuery: the text is not valid SOQL.
@@ -96,8 +98,14 @@ type Query struct {
 	// Offset is the OFFSET value, or 0 when there is none.
 	Offset int
 
-	where matcher
-	order []sortKey
+	where  matcher
+	order  []sortKey
+	bounds map[string]*Bounds
+}
+
+// Bounds is a closed range of datetimes; a zero end is open.
+type Bounds struct {
+	From, To time.Time
 }
 
 // Parse parses soql, resolves its object and field names through s and
@@ -130,6 +138,20 @@ func (q *Query) Less(a, b Record) bool {
 		}
 	}
 	return false
+}
+
+// DateTimeBounds returns a range holding the value of datetime field (a
+// canonical name) in every record the WHERE clause matches, from its
+// comparisons (=, <, <=, >, >=) joined by AND at the top of the clause;
+// ok is false when there are none. The range may hold more than the
+// clause allows (strict comparisons are reported as inclusive), so it
+// selects candidates that Match still has to check; nulls are outside it.
+func (q *Query) DateTimeBounds(field string) (b Bounds, ok bool) {
+	r, ok := q.bounds[field]
+	if !ok {
+		return Bounds{}, false
+	}
+	return *r, true
 }
 
 // Ordered reports whether the query has an ORDER BY clause.

@@ -1,6 +1,6 @@
 // Package duckdb is the embedded DuckDB warehouse: final, staging and
 // control tables in one DuckDB file, loaded through the Appender and
-// consolidated with MERGE, cursor included, in one transaction.
+// consolidated (DELETE+INSERT by Id), cursor included, in one transaction.
 //
 // Layout (schema names configurable):
 //
@@ -67,10 +67,27 @@ type Options struct {
 	// Threads caps DuckDB's worker threads; 0 leaves DuckDB's default
 	// (one per core).
 	Threads int
-	// MemoryLimit caps DuckDB's memory ("4GB", "75%"); "" leaves DuckDB's
-	// default (80% of RAM).
+	// MemoryLimit caps the memory DuckDB manages ("4GB", "75%"): its
+	// block cache and the working memory of queries, which spill to disk
+	// beyond it. "" is DefaultMemoryLimit, not DuckDB's own default of 80%
+	// of RAM, which a replicator running next to other work should not
+	// claim: DuckDB keeps blocks cached up to its limit.
 	MemoryLimit string
 }
+
+// DefaultMemoryLimit is the memory_limit sfsync sets when Options leave it
+// empty. A 100,000-row batch of a 30-field object consolidates within 256MB
+// (128MB runs out of memory in the dedupe step); twice that leaves room for
+// wider objects. The process uses more than this: DuckDB's code and
+// catalog, the Appender's buffer of the batch being staged (held outside
+// the limit), the allocator's caches and the Go heap.
+const DefaultMemoryLimit = "512MB"
+
+// allocatorFlushThreshold is DuckDB's allocator_flush_threshold: the peak
+// allocation after which a worker thread returns its allocator cache once
+// a task ends. DuckDB's default, 128MB per thread, keeps that much resident
+// after each consolidation.
+const allocatorFlushThreshold = "32MB"
 
 // Warehouse is a DuckDB database holding final, staging and control
 // tables. It implements sfsync.Warehouse; its methods are safe for
@@ -101,7 +118,7 @@ var _ sfsync.Warehouse = (*Warehouse)(nil)
 func Open(ctx context.Context, opts Options) (*Warehouse, error) {
 	w := &Warehouse{
 		path:    opts.Path,
-		dialect: sqlgen.DuckDB(),
+		dialect: dialect(),
 		log:     opts.Logger,
 		now:     func() time.Time { return time.Now().UTC() },
 		runLock: make(chan struct{}, 1),
@@ -153,12 +170,13 @@ func Open(ctx context.Context, opts Options) (*Warehouse, error) {
 		return nil, w.openError(err)
 	}
 	w.db = sql.OpenDB(connector)
-	settings := []string{"SET GLOBAL TimeZone = 'UTC'"}
+	settings := []string{
+		"SET GLOBAL TimeZone = 'UTC'",
+		fmt.Sprintf("SET GLOBAL memory_limit = '%s'", orDefault(opts.MemoryLimit, DefaultMemoryLimit)),
+		fmt.Sprintf("SET GLOBAL allocator_flush_threshold = '%s'", allocatorFlushThreshold),
+	}
 	if opts.Threads > 0 {
 		settings = append(settings, fmt.Sprintf("SET GLOBAL threads = %d", opts.Threads))
-	}
-	if opts.MemoryLimit != "" {
-		settings = append(settings, fmt.Sprintf("SET GLOBAL memory_limit = '%s'", opts.MemoryLimit))
 	}
 	for _, s := range settings {
 		if _, err := w.db.ExecContext(ctx, s); err != nil {
@@ -168,6 +186,14 @@ func Open(ctx context.Context, opts Options) (*Warehouse, error) {
 	}
 	w.log.Debug("opened duckdb warehouse", "path", w.name())
 	return w, nil
+}
+
+// dialect is sqlgen's DuckDB dialect with DELETE+INSERT upserts (see
+// Consolidate for why).
+func dialect() sqlgen.Dialect {
+	d := sqlgen.DuckDB()
+	d.Upsert = sqlgen.UpsertDeleteInsert
+	return d
 }
 
 // openError explains a failed open. DuckDB reports a file held by another
@@ -236,7 +262,7 @@ func (w *Warehouse) Setup(ctx context.Context) error {
 				return err
 			}
 		}
-		return nil
+		return w.addControlColumns(ctx, tx)
 	})
 	if err != nil {
 		return fmt.Errorf("setup %s: %w", w.name(), err)
@@ -270,21 +296,38 @@ type txn struct {
 }
 
 func (w *Warehouse) begin(ctx context.Context) (*txn, error) {
+	t, err := w.conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.start(ctx); err != nil {
+		t.discard()
+		return nil, err
+	}
+	return t, nil
+}
+
+// conn takes a connection of its own, with no transaction open yet: start
+// opens one.
+func (w *Warehouse) conn(ctx context.Context) (*txn, error) {
 	conn, err := w.db.Conn(ctx)
 	if err != nil {
 		return nil, err
 	}
-	t := &txn{w: w, conn: conn}
+	return &txn{w: w, conn: conn}, nil
+}
+
+// start sends BEGIN, unless ctx is done. On an error the connection's
+// state is unknown: discard it.
+func (t *txn) start(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
-		conn.Close()
-		return nil, err
+		return err
 	}
-	if _, err := conn.ExecContext(context.WithoutCancel(ctx), "BEGIN TRANSACTION"); err != nil {
-		t.discard()
-		return nil, fmt.Errorf("begin transaction: %w", err)
+	if _, err := t.conn.ExecContext(context.WithoutCancel(ctx), "BEGIN TRANSACTION"); err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
 	}
 	t.open = true
-	return t, nil
+	return nil
 }
 
 // ExecContext runs a statement in the transaction.

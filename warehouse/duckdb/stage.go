@@ -14,10 +14,18 @@ import (
 )
 
 // Stage opens a writer that appends a batch's records to t's staging table
-// with DuckDB's Appender, inside a transaction on a connection of its own:
-// nothing is visible until Close commits the rows together with the
-// batch's record in the control tables, and Abort (or a crash) leaves no
+// with DuckDB's Appender, on a connection of its own: nothing is visible
+// until Close commits the rows together with the batch's record in the
+// control tables, in one transaction, and Abort (or a crash) leaves no
 // trace. EnsureTable must have created the table.
+//
+// The Appender buffers rows itself until it flushes them into the table,
+// which it does at Close or once it holds appenderFlushRows rows; the
+// transaction begins just before either. A batch of fewer rows therefore
+// holds no transaction open while its pages arrive, which leaves DuckDB
+// free to checkpoint the batches consolidated meanwhile (an open write
+// transaction older than a commit blocks every checkpoint, and everything
+// not checkpointed stays in memory).
 //
 // Text round-trips exactly, NUL characters, newlines, quotes and
 // megabyte values included: the Appender passes strings with their length.
@@ -58,7 +66,7 @@ func (w *Warehouse) stage(ctx context.Context, t sfsync.Table, b sfsync.Batch) (
 		return nil, err
 	}
 
-	tx, err := w.begin(ctx)
+	tx, err := w.conn(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -75,15 +83,16 @@ type stager struct {
 	w     *Warehouse
 	table sfsync.Table
 	batch sfsync.Batch
-	tx    *txn // on a connection of its own, which the Appender uses
+	tx    *txn // on a connection of its own, which the Appender uses; open once rows may reach the table
 
 	fields []slot // one per staging column, in table order
 	idIdx  int    // index of the Id field in records
 
-	app  *duckdb.Appender
-	seq  int64
-	row  []driver.Value
-	done bool // committed or aborted
+	app   *duckdb.Appender
+	seq   int64
+	row   []driver.Value
+	done  bool // committed or aborted
+	stale bool // BEGIN failed: the connection's state is unknown
 }
 
 // slot says where a staging column's value comes from.
@@ -130,6 +139,16 @@ func (s *stager) plan(cols []column) error {
 	return nil
 }
 
+// appenderFlushRows is how many rows DuckDB's Appender buffers before it
+// flushes them into the table on its own (BaseAppender's
+// DEFAULT_FLUSH_COUNT, 100 vectors of 2048). A flush outside a transaction
+// would commit the rows on the spot, so Write begins the transaction
+// before the buffered rows can reach it.
+const appenderFlushRows = 100 * 2048
+
+// begin checks that the batch id is unused and creates the Appender. No
+// transaction is open yet: the batches table's primary key rejects a
+// batch id staged meanwhile, at Close.
 func (s *stager) begin(ctx context.Context) error {
 	st := s.w.dialect.SelectBatch(s.w.layout)
 	var object string
@@ -163,6 +182,12 @@ func (s *stager) Write(ctx context.Context, records []sfsync.Record) error {
 	}
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("stage %s batch %s: %w", s.table.Object, s.batch.ID, err)
+	}
+	// Every row ever appended may still be in the Appender's buffer.
+	if !s.tx.open && s.seq+int64(len(records)) >= appenderFlushRows {
+		if err := s.start(ctx); err != nil {
+			return fmt.Errorf("stage %s batch %s: %w", s.table.Object, s.batch.ID, err)
+		}
 	}
 	err := s.tx.conn.Raw(func(any) error {
 		for n, rec := range records {
@@ -229,6 +254,11 @@ func (s *stager) Close(ctx context.Context) error {
 }
 
 func (s *stager) close(ctx context.Context) error {
+	if !s.tx.open {
+		if err := s.start(ctx); err != nil {
+			return err
+		}
+	}
 	err := s.tx.conn.Raw(func(any) error {
 		app := s.app
 		s.app = nil
@@ -260,6 +290,15 @@ func (s *stager) close(ctx context.Context) error {
 	return nil
 }
 
+// start begins the batch's transaction.
+func (s *stager) start(ctx context.Context) error {
+	err := s.tx.start(ctx)
+	if err != nil && ctx.Err() == nil {
+		s.stale = true
+	}
+	return err
+}
+
 // Abort discards the batch; safe after Close and more than once.
 func (s *stager) Abort() {
 	if s.done {
@@ -275,6 +314,10 @@ func (s *stager) Abort() {
 			return s.app.Close()
 		})
 		s.app = nil
+	}
+	if s.stale {
+		s.tx.discard()
+		return
 	}
 	s.tx.rollback()
 }

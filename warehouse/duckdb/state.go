@@ -147,6 +147,7 @@ func (w *Warehouse) saveRun(ctx context.Context, r sfsync.Run) error {
 		sqlgen.ArgRunRowsUpserted:  r.RowsUpserted,
 		sqlgen.ArgRunRowsDeleted:   r.RowsDeleted,
 		sqlgen.ArgRunAPICalls:      r.APICalls,
+		sqlgen.ArgRunBulkJobs:      r.BulkJobs,
 		sqlgen.ArgNow:              w.now(),
 	}
 	return w.inTx(ctx, func(tx *txn) error {
@@ -294,4 +295,27 @@ func normalize(v any, dbType string) (any, error) {
 		return string(x), nil
 	}
 	return nil, fmt.Errorf("unexpected %T value", v)
+}
+
+// addControlColumns adds the columns control tables gained after their
+// first release (sqlgen.AddedControlColumns) to existing tables that lack
+// them, in Setup's transaction.
+func (w *Warehouse) addControlColumns(ctx context.Context, q execer) error {
+	added, err := w.dialect.AddedControlColumns(w.layout.Control)
+	if err != nil {
+		return err
+	}
+	for _, a := range added {
+		cols, err := w.columns(ctx, q, w.layout.Control, a.Table)
+		if err != nil {
+			return err
+		}
+		if findColumn(cols, a.Column) != nil {
+			continue
+		}
+		if _, err := q.ExecContext(ctx, a.SQL); err != nil {
+			return fmt.Errorf("add column %s to %s.%s: %w", a.Column, w.layout.Control, a.Table, err)
+		}
+	}
+	return nil
 }

@@ -94,4 +94,3 @@ func cleanText(s string, maxBytes int) (string, string) {
 	}
 	return s, strings.Join(changes, " and ")
 }
-

@@ -460,7 +460,7 @@ func (w *Warehouse) Setup(ctx context.Context) error {
 				return err
 			}
 		}
-		return nil
+		return w.addControlColumns(ctx, tx)
 	})
 	if err != nil {
 		return w.opError(fmt.Sprintf("setup %s: create the control tables in schema %s", w.target, w.layout.Control), err)

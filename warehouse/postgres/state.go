@@ -152,6 +152,7 @@ func (w *Warehouse) saveRun(ctx context.Context, r sfsync.Run) error {
 		sqlgen.ArgRunRowsUpserted:  r.RowsUpserted,
 		sqlgen.ArgRunRowsDeleted:   r.RowsDeleted,
 		sqlgen.ArgRunAPICalls:      r.APICalls,
+		sqlgen.ArgRunBulkJobs:      r.BulkJobs,
 		sqlgen.ArgNow:              w.now(),
 	}
 	return w.inTx(ctx, func(tx pgx.Tx) error {
@@ -330,4 +331,27 @@ func abs(n int32) int32 {
 		return -n
 	}
 	return n
+}
+
+// addControlColumns adds the columns control tables gained after their
+// first release (sqlgen.AddedControlColumns) to existing tables that lack
+// them, in Setup's transaction.
+func (w *Warehouse) addControlColumns(ctx context.Context, tx pgx.Tx) error {
+	added, err := w.dialect.AddedControlColumns(w.layout.Control)
+	if err != nil {
+		return err
+	}
+	for _, a := range added {
+		cols, err := w.columns(ctx, tx, w.layout.Control, a.Table)
+		if err != nil {
+			return err
+		}
+		if findColumn(cols, a.Column) != nil {
+			continue
+		}
+		if _, err := tx.Exec(ctx, a.SQL); err != nil {
+			return fmt.Errorf("add column %s to %s.%s: %w", a.Column, w.layout.Control, a.Table, err)
+		}
+	}
+	return nil
 }

@@ -303,11 +303,13 @@ func ScanRun(row Scanner) (sfsync.Run, error) {
 	var status string
 	var reason, errText sql.NullString
 	var updated time.Time
+	var bulkJobs sql.NullInt64 // NULL in runs saved before the column existed
 	err := row.Scan(&r.ID, &r.Object, &r.Full, &started, &finished, &status, &reason, &errText,
-		&from, &to, &before, &after, &r.RowsExtracted, &r.RowsUpserted, &r.RowsDeleted, &r.APICalls, &updated)
+		&from, &to, &before, &after, &r.RowsExtracted, &r.RowsUpserted, &r.RowsDeleted, &r.APICalls, &updated, &bulkJobs)
 	if err != nil {
 		return r, err
 	}
+	r.BulkJobs = bulkJobs.Int64
 	r.StartedAt, r.FinishedAt = TimeOf(started), TimeOf(finished)
 	r.WindowFrom, r.WindowTo = TimeOf(from), TimeOf(to)
 	r.CursorBefore, r.CursorAfter = TimeOf(before), TimeOf(after)

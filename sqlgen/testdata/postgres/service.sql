@@ -41,10 +41,10 @@ ON CONFLICT ("object") DO UPDATE SET "state" = EXCLUDED."state", "full_refresh" 
 
 SELECT "object", "state", "full_refresh", "attempt", "next_run_at", "next_attempt_at", "last_run_id", "outcome", "reason", "error", "updated_at" FROM "_sfsync"."schedules" ORDER BY "object";
 
-SELECT "run_id", "object", "full_refresh", "started_at", "finished_at", "status", "reason", "error", "window_from", "window_to", "cursor_before", "cursor_after", "rows_extracted", "rows_upserted", "rows_deleted", "api_calls", "updated_at" FROM "_sfsync"."runs" WHERE "object" = $1 ORDER BY "started_at" DESC NULLS LAST, "updated_at" DESC LIMIT 50
+SELECT "run_id", "object", "full_refresh", "started_at", "finished_at", "status", "reason", "error", "window_from", "window_to", "cursor_before", "cursor_after", "rows_extracted", "rows_upserted", "rows_deleted", "api_calls", "updated_at", "bulk_jobs" FROM "_sfsync"."runs" WHERE "object" = $1 ORDER BY "started_at" DESC NULLS LAST, "updated_at" DESC LIMIT 50
 -- args: $1=object;
 
-SELECT "run_id", "object", "full_refresh", "started_at", "finished_at", "status", "reason", "error", "window_from", "window_to", "cursor_before", "cursor_after", "rows_extracted", "rows_upserted", "rows_deleted", "api_calls", "updated_at" FROM "_sfsync"."runs" ORDER BY "started_at" DESC NULLS LAST, "updated_at" DESC LIMIT 200;
+SELECT "run_id", "object", "full_refresh", "started_at", "finished_at", "status", "reason", "error", "window_from", "window_to", "cursor_before", "cursor_after", "rows_extracted", "rows_upserted", "rows_deleted", "api_calls", "updated_at", "bulk_jobs" FROM "_sfsync"."runs" ORDER BY "started_at" DESC NULLS LAST, "updated_at" DESC LIMIT 200;
 
 DELETE FROM "_sfsync"."runs" WHERE "finished_at" IS NOT NULL AND "finished_at" < $1
 -- args: $1=cutoff;
