@@ -160,6 +160,10 @@ type Warehouse interface {
 	// use: batches never consolidated (an interrupted run), and consolidated
 	// batches older than keep. keep = 0 deletes every consolidated batch.
 	CleanStaging(ctx context.Context, object string, keep time.Duration) error
+	// Cursor returns an object's stored cursor alone; the zero Cursor when
+	// it was never replicated. Runs read it instead of State, which also
+	// counts the final table's rows.
+	Cursor(ctx context.Context, object string) (Cursor, error)
 	// State returns an object's control state; the zero Cursor when it was
 	// never replicated.
 	State(ctx context.Context, object string) (ObjectState, error)

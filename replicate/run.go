@@ -65,13 +65,13 @@ func (o *objectRun) execute(ctx context.Context) error {
 	if err := wh.CleanStaging(ctx, obj.Name, o.r.opts.StagingRetention); err != nil {
 		return fmt.Errorf("clean staging for %s: %w", obj.Name, err)
 	}
-	state, err := wh.State(ctx, obj.Name)
+	cursor, err := wh.Cursor(ctx, obj.Name)
 	if err != nil {
-		return fmt.Errorf("read state of %s: %w", obj.Name, err)
+		return fmt.Errorf("read cursor of %s: %w", obj.Name, err)
 	}
-	o.before = state.Cursor
-	o.run.CursorBefore = state.Cursor.Time
-	o.run.CursorAfter = state.Cursor.Time
+	o.before = cursor
+	o.run.CursorBefore = cursor.Time
+	o.run.CursorAfter = cursor.Time
 
 	// The window reads up to "now" with an open end. The source's clock
 	// before the query is a safe cursor once the window is read: every
@@ -90,8 +90,8 @@ func (o *objectRun) execute(ctx context.Context) error {
 		Filter:         o.spec.Filter,
 		PageSize:       o.r.opts.PageSize,
 	}
-	if w.CursorField != "" && !o.full && !state.Cursor.Time.IsZero() {
-		w.From = state.Cursor.Time.Add(-o.r.opts.Lookback)
+	if w.CursorField != "" && !o.full && !cursor.Time.IsZero() {
+		w.From = cursor.Time.Add(-o.r.opts.Lookback)
 	}
 	o.run.WindowFrom, o.run.WindowTo = w.From, started
 

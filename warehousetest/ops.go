@@ -116,6 +116,9 @@ func testLock(t *testing.T, h *harness) {
 func testCursor(t *testing.T, h *harness) {
 	tbl := accountTable()
 	h.ensure(tbl)
+	if c, err := h.w.Cursor(h.ctx, "Account"); err != nil || !c.Time.IsZero() {
+		t.Fatalf("Cursor of an object never consolidated = %+v, %v; want the zero Cursor", c, err)
+	}
 	step := func(mod int, cursor time.Time, want time.Time) {
 		t.Helper()
 		b := h.stage(tbl, acct{id: "001A", name: "Acme", mod: mod}.rec())
@@ -123,6 +126,9 @@ func testCursor(t *testing.T, h *harness) {
 		st := h.state("Account")
 		if !st.Cursor.Time.Equal(want) || st.Cursor.Field != "SystemModstamp" {
 			t.Errorf("after storing %v: cursor %v on %q, want %v on SystemModstamp", cursor, st.Cursor.Time, st.Cursor.Field, want)
+		}
+		if c, err := h.w.Cursor(h.ctx, "Account"); err != nil || c != st.Cursor {
+			t.Errorf("Cursor = %+v, %v; want State's %+v", c, err, st.Cursor)
 		}
 	}
 	step(1, at(5), at(5))

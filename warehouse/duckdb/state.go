@@ -26,18 +26,35 @@ func (w *Warehouse) State(ctx context.Context, object string) (sfsync.ObjectStat
 	return st, nil
 }
 
-func (w *Warehouse) state(ctx context.Context, q execer, object string) (sfsync.ObjectState, error) {
-	st := sfsync.ObjectState{Object: object}
+// Cursor returns the object's stored cursor; the zero Cursor when it was
+// never replicated.
+func (w *Warehouse) Cursor(ctx context.Context, object string) (sfsync.Cursor, error) {
+	c, err := w.cursor(ctx, w.db, object)
+	if err != nil {
+		return c, fmt.Errorf("read cursor of %s: %w", object, err)
+	}
+	return c, nil
+}
+
+func (w *Warehouse) cursor(ctx context.Context, q execer, object string) (sfsync.Cursor, error) {
 	obj := w.dialect.SelectObject(w.layout)
 	var field sql.NullString
 	var cursor sql.NullTime
 	err := q.QueryRowContext(ctx, obj.SQL, object).Scan(&field, &cursor)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
+		return sfsync.Cursor{}, nil
 	case err != nil:
+		return sfsync.Cursor{}, err
+	}
+	return sfsync.Cursor{Field: field.String, Time: timeOf(cursor)}, nil
+}
+
+func (w *Warehouse) state(ctx context.Context, q execer, object string) (sfsync.ObjectState, error) {
+	st := sfsync.ObjectState{Object: object}
+	var err error
+	if st.Cursor, err = w.cursor(ctx, q, object); err != nil {
 		return st, fmt.Errorf("read cursor: %w", err)
-	default:
-		st.Cursor = sfsync.Cursor{Field: field.String, Time: timeOf(cursor)}
 	}
 
 	cols, err := w.columns(ctx, q, w.layout.Final, object)

@@ -128,6 +128,7 @@ func (w *Warehouse) consolidate(ctx context.Context, t sfsync.Table, c sfsync.Co
 	}
 	start := time.Now()
 	for _, s := range steps {
+		stepStart := time.Now()
 		if w.failAt != nil {
 			if err := w.failAt(s.Name); err != nil {
 				return res, fmt.Errorf("%s: %w", s.Name, err)
@@ -153,6 +154,7 @@ func (w *Warehouse) consolidate(ctx context.Context, t sfsync.Table, c sfsync.Co
 		}
 		vals[sqlgen.ArgUpserted] = res.Upserted
 		vals[sqlgen.ArgDeleted] = res.Deleted
+		w.log.Debug("consolidate step", "object", t.Object, "step", s.Name, "took", time.Since(stepStart))
 	}
 	if w.failAt != nil {
 		if err := w.failAt("commit"); err != nil {
@@ -160,9 +162,11 @@ func (w *Warehouse) consolidate(ctx context.Context, t sfsync.Table, c sfsync.Co
 		}
 	}
 	committed = true
+	commitStart := time.Now()
 	if err := commit(ctx, tx); err != nil {
 		return res, err
 	}
+	w.log.Debug("consolidate step", "object", t.Object, "step", "commit", "took", time.Since(commitStart))
 	w.log.Debug("consolidated", "object", t.Object, "batch", c.Batch.ID, "rows", res.Staged,
 		"upserted", res.Upserted, "deleted", res.Deleted, "cursor", c.Cursor.Time, "took", time.Since(start))
 	return res, nil

@@ -25,18 +25,35 @@ func (w *Warehouse) State(ctx context.Context, object string) (sfsync.ObjectStat
 	return st, nil
 }
 
-func (w *Warehouse) state(ctx context.Context, q querier, object string) (sfsync.ObjectState, error) {
-	st := sfsync.ObjectState{Object: object}
+// Cursor returns the object's stored cursor; the zero Cursor when it was
+// never replicated.
+func (w *Warehouse) Cursor(ctx context.Context, object string) (sfsync.Cursor, error) {
+	c, err := w.cursor(ctx, w.pool, object)
+	if err != nil {
+		return c, w.opError("read cursor of "+object, err)
+	}
+	return c, nil
+}
+
+func (w *Warehouse) cursor(ctx context.Context, q querier, object string) (sfsync.Cursor, error) {
 	obj := w.dialect.SelectObject(w.layout)
 	var field *string
 	var cursor *time.Time
 	err := q.QueryRow(ctx, obj.SQL, object).Scan(&field, &cursor)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
+		return sfsync.Cursor{}, nil
 	case err != nil:
+		return sfsync.Cursor{}, err
+	}
+	return sfsync.Cursor{Field: deref(field), Time: timeOf(cursor)}, nil
+}
+
+func (w *Warehouse) state(ctx context.Context, q querier, object string) (sfsync.ObjectState, error) {
+	st := sfsync.ObjectState{Object: object}
+	var err error
+	if st.Cursor, err = w.cursor(ctx, q, object); err != nil {
 		return st, fmt.Errorf("read cursor: %w", err)
-	default:
-		st.Cursor = sfsync.Cursor{Field: deref(field), Time: timeOf(cursor)}
 	}
 
 	cols, err := w.columns(ctx, q, w.layout.Final, object)
