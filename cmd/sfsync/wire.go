@@ -44,6 +44,7 @@ func newSource(cfg *config.Config, log *slog.Logger) (*salesforce.Client, error)
 		APIVersion:    sf.APIVersion,
 		PageSize:      cfg.Sync.PageSize,
 		BulkThreshold: int64(cfg.Sync.BulkThreshold),
+		Bulk:          salesforce.BulkOptions{ResultStreams: cfg.Sync.BulkResultStreams},
 		Logger:        log,
 	})
 }
@@ -77,14 +78,10 @@ func openWarehouse(ctx context.Context, cfg *config.Config, log *slog.Logger) (s
 	case "postgres":
 		return postgres.Open(ctx, postgresOptions(cfg, log))
 	case "redshift":
+		o := postgresOptions(cfg, log)
 		return redshift.Open(ctx, redshift.Options{
-			DSN:           cfg.Warehouse.DSN,
-			FinalSchema:   cfg.Schemas.Final,
-			StagingSchema: cfg.Schemas.Staging,
-			ControlSchema: cfg.Schemas.Control,
-			Logger:        log,
-			MaxConns:      max(10, 2*cfg.Sync.Parallelism+4),
-			Text:          postgres.TextPolicy(cfg.Warehouse.Text),
+			DSN: o.DSN, FinalSchema: o.FinalSchema, StagingSchema: o.StagingSchema, ControlSchema: o.ControlSchema,
+			Logger: o.Logger, MaxConns: o.MaxConns, Text: o.Text,
 		})
 	default:
 		return nil, fmt.Errorf("warehouse.type %q is not supported by this build", cfg.Warehouse.Type)
