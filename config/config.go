@@ -50,6 +50,9 @@ const (
 	DefaultPageSize      = 2000
 	DefaultParallelism   = 2
 	DefaultBulkThreshold = 50_000
+	// DefaultBulkResultStreams downloads a Bulk job's result pages one
+	// after the other.
+	DefaultBulkResultStreams = 1
 )
 
 // Config is the whole configuration file.
@@ -148,6 +151,10 @@ type Sync struct {
 	StagingRetention time.Duration `yaml:"staging_retention" json:"staging_retention"`
 	// BulkThreshold: windows with more records than this use Bulk API 2.0.
 	BulkThreshold int `yaml:"bulk_threshold" json:"bulk_threshold"`
+	// BulkResultStreams is how many result pages of one Bulk job are
+	// downloaded at once, 1 to MaxBulkResultStreams; above 1 it needs API
+	// version 58.0 or later (the resultPages resource).
+	BulkResultStreams int `yaml:"bulk_result_streams" json:"bulk_result_streams"`
 }
 
 // Default returns the configuration an empty file stands for, before
@@ -164,11 +171,12 @@ func Default() *Config {
 func base() *Config {
 	return &Config{
 		Sync: Sync{
-			Lookback:      DefaultLookback,
-			BatchRows:     DefaultBatchRows,
-			PageSize:      DefaultPageSize,
-			Parallelism:   DefaultParallelism,
-			BulkThreshold: DefaultBulkThreshold,
+			Lookback:          DefaultLookback,
+			BatchRows:         DefaultBatchRows,
+			PageSize:          DefaultPageSize,
+			Parallelism:       DefaultParallelism,
+			BulkThreshold:     DefaultBulkThreshold,
+			BulkResultStreams: DefaultBulkResultStreams,
 		},
 		Serve: defaultServe(),
 	}

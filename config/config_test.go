@@ -73,12 +73,13 @@ func TestParseMinimalAppliesDefaults(t *testing.T) {
 		Warehouse: Warehouse{Type: WarehouseDuckDB, Path: DefaultDuckDBPath},
 		Schemas:   Schemas{Final: "salesforce", Staging: "salesforce_staging", Control: "_sfsync"},
 		Sync: Sync{
-			Lookback:      5 * time.Minute,
-			BatchRows:     100000,
-			PageSize:      2000,
-			Parallelism:   2,
-			DeleteMode:    sfsync.DeleteSoft,
-			BulkThreshold: 50000,
+			Lookback:          5 * time.Minute,
+			BatchRows:         100000,
+			PageSize:          2000,
+			Parallelism:       2,
+			DeleteMode:        sfsync.DeleteSoft,
+			BulkThreshold:     50000,
+			BulkResultStreams: 1,
 		},
 		Objects: []ObjectConfig{{Name: "Account"}},
 		Serve:   defaultServe(),
@@ -108,6 +109,7 @@ sync:
   delete_mode: hard
   staging_retention: 24h
   bulk_threshold: 0
+  bulk_result_streams: 4
 objects:
   - Account
   - name: Contact
@@ -133,13 +135,14 @@ exclude: ["*History"]
 		Warehouse: Warehouse{Type: WarehousePostgres, DSN: sfsync.Secret("postgres://sfsync:" + testPassword + "@db/sf")},
 		Schemas:   Schemas{Final: "sf", Staging: "sf_stage", Control: "sf_ctl"},
 		Sync: Sync{
-			Lookback:         90 * time.Second,
-			BatchRows:        10000,
-			PageSize:         500,
-			Parallelism:      4,
-			DeleteMode:       sfsync.DeleteHard,
-			StagingRetention: 24 * time.Hour,
-			BulkThreshold:    0,
+			Lookback:          90 * time.Second,
+			BatchRows:         10000,
+			PageSize:          500,
+			Parallelism:       4,
+			DeleteMode:        sfsync.DeleteHard,
+			StagingRetention:  24 * time.Hour,
+			BulkThreshold:     0,
+			BulkResultStreams: 4,
 		},
 		Objects: []ObjectConfig{
 			{Name: "Account"},

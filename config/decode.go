@@ -115,6 +115,7 @@ func (d *decoder) sync(n *yaml.Node, path string, s *Sync) {
 		{"delete_mode", func(v *yaml.Node, p string) { d.deleteMode(v, p, &s.DeleteMode) }},
 		{"staging_retention", func(v *yaml.Node, p string) { d.duration(v, p, &s.StagingRetention) }},
 		{"bulk_threshold", func(v *yaml.Node, p string) { d.integer(v, p, &s.BulkThreshold) }},
+		{"bulk_result_streams", func(v *yaml.Node, p string) { d.integer(v, p, &s.BulkResultStreams) }},
 	})
 }
 

@@ -81,6 +81,10 @@ sync:
   staging_retention: 0s
   # Windows with more records than this use Bulk API 2.0 (0: REST only).
   bulk_threshold: 50000
+  # Result pages of one Bulk job downloaded at once, 1 to 10 (1: one after
+  # the other). Above 1 needs api_version 58.0 or later; each stream is one
+  # more long-running request against the org's concurrent request limit.
+  bulk_result_streams: 1
 
 # What to replicate: API names, or globs over every queryable object.
 objects:

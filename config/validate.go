@@ -67,6 +67,7 @@ func (c *Config) problems() []Problem {
 	c.Warehouse.check(v)
 	c.Schemas.check(v)
 	c.Sync.check(v)
+	c.Sync.checkResultStreams(v, c.Salesforce.APIVersion)
 	checkObjects(v, c.Objects)
 	c.Serve.check(v)
 	for i, g := range c.Exclude {
@@ -292,6 +293,28 @@ func (s *Sync) check(v *checker) {
 	}
 	if s.BulkThreshold < 0 {
 		v.add("sync.bulk_threshold", "must not be negative")
+	}
+}
+
+// MaxBulkResultStreams caps sync.bulk_result_streams: each stream is a
+// long request, and an org allows only a few dozen long requests at once
+// for all its integrations.
+const MaxBulkResultStreams = 10
+
+// minResultPagesVersion is the first API version with a Bulk job's
+// resultPages resource, which parallel result downloads need.
+const minResultPagesVersion = 58.0
+
+// checkResultStreams checks sync.bulk_result_streams, which above 1 needs
+// salesforce.api_version 58.0 or later.
+func (s *Sync) checkResultStreams(v *checker, apiVersion string) {
+	n := s.BulkResultStreams
+	if n < 1 || n > MaxBulkResultStreams {
+		v.add("sync.bulk_result_streams", "must be between 1 (result pages one after the other) and %d (pages downloaded at once per Bulk job) (got %d)", MaxBulkResultStreams, n)
+		return
+	}
+	if ver, err := strconv.ParseFloat(strings.TrimPrefix(apiVersion, "v"), 64); n > 1 && err == nil && ver < minResultPagesVersion {
+		v.add("sync.bulk_result_streams", "above 1 needs salesforce.api_version %.1f or later (got %s); set it to 1 or raise api_version", minResultPagesVersion, apiVersion)
 	}
 }
 

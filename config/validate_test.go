@@ -201,7 +201,32 @@ func TestValidate(t *testing.T) {
 				{Path: "sync.delete_mode", Message: `must be "soft" or "hard"`},
 				{Path: "sync.staging_retention", Message: "must not be negative"},
 				{Path: "sync.bulk_threshold", Message: "must not be negative"},
+				{Path: "sync.bulk_result_streams", Message: "must be between 1 (result pages one after the other) and 10 (pages downloaded at once per Bulk job) (got 0)"},
 			},
+		},
+		{
+			name:   "result streams upper bound",
+			mutate: func(c *Config) { c.Sync.BulkResultStreams = 11 },
+			want:   []Problem{{Path: "sync.bulk_result_streams", Message: "must be between 1 (result pages one after the other) and 10 (pages downloaded at once per Bulk job) (got 11)"}},
+		},
+		{
+			name: "result streams need resultPages",
+			mutate: func(c *Config) {
+				c.Sync.BulkResultStreams = 3
+				c.Salesforce.APIVersion = "57.0"
+			},
+			want: []Problem{{Path: "sync.bulk_result_streams", Message: "above 1 needs salesforce.api_version 58.0 or later (got 57.0); set it to 1 or raise api_version"}},
+		},
+		{
+			name: "result streams on an old version, one at a time",
+			mutate: func(c *Config) {
+				c.Sync.BulkResultStreams = 1
+				c.Salesforce.APIVersion = "57.0"
+			},
+		},
+		{
+			name:   "result streams at the upper bound",
+			mutate: func(c *Config) { c.Sync.BulkResultStreams = 10 },
 		},
 		{
 			name:   "page size upper bound",

@@ -17,7 +17,8 @@ import (
 type BulkOptions struct {
 	// JobRecords is about the most records one query job should hold
 	// (1,000,000). A window holding more is split into consecutive cursor
-	// ranges, one job each, sized with a few COUNT() queries. Bulk API 2.0
+	// ranges, or Id ranges when it has no cursor field, one job each,
+	// sized with a few COUNT() queries. Bulk API 2.0
 	// chunks a large job on its own side, so ranges buy overlap of one
 	// job's download with the next jobs' processing and a checkpoint after
 	// each range; each costs a create, a delete and its polls.
@@ -32,7 +33,9 @@ type BulkOptions struct {
 	PollInterval    time.Duration
 	MaxPollInterval time.Duration
 	// JobTimeout bounds the wait for one job (2h); a job still running
-	// then is aborted.
+	// then is aborted. A job of this user left queued or running longer
+	// than this by a process that died is aborted and deleted by the next
+	// extraction of its object.
 	JobTimeout time.Duration
 	// JobAttempts is how many jobs are tried for one range when a job
 	// fails, is aborted by someone else or times out (3).
@@ -95,9 +98,15 @@ func (c *Client) BulkJobs() int64 { return c.bulkJobs.Load() }
 // REST pages are ordered by the cursor field and carry a Checkpoint. Bulk
 // results are unordered, so a Bulk window is read as consecutive cursor
 // ranges, one job each: pages inside a range have no Checkpoint, and the
-// last page of a range carries the range's end (none for an open end).
+// last page of a range carries the range's end (none for an open end). A
+// window without a cursor field is read as consecutive Id ranges, without
+// Checkpoints.
+//
 // Every job Extract creates is aborted if needed and deleted before it
-// returns, whether it succeeds, fails or is cancelled.
+// returns, whether it succeeds, fails or is cancelled. Before a Bulk
+// extraction creates jobs, it deletes those of the same object that an
+// earlier extraction by the same user left behind when its process died
+// (see sweepJobs).
 func (c *Client) Extract(ctx context.Context, w sfsync.Window, fn func(context.Context, *sfsync.Page) error) error {
 	if w.Object == nil {
 		return fmt.Errorf("extract: the window has no object: %w", sfsync.ErrPermanent)
@@ -165,10 +174,12 @@ func (c *Client) refuseBulk(w sfsync.Window) {
 }
 
 // bulkRange is one job's part of a window: [from, to) on the cursor field,
-// a zero time leaving that side open.
+// a zero time leaving that side open; or, for a window without a cursor
+// field, [fromID, toID) on Id, an empty Id leaving that side open.
 type bulkRange struct {
-	from, to time.Time
-	count    int64 // estimated records
+	from, to     time.Time
+	fromID, toID string
+	count        int64 // estimated records
 }
 
 // extractBulk reads w through query jobs, falling back to REST for the
@@ -177,7 +188,19 @@ func (c *Client) extractBulk(ctx context.Context, w sfsync.Window, total int64, 
 	if _, err := soql.WindowQuery(w); err != nil {
 		return fmt.Errorf("extract: %w: %w", err, sfsync.ErrPermanent)
 	}
-	ranges, err := c.planRanges(ctx, w, total)
+	if _, err := c.sweepJobs(ctx, w.Object.Name); err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("bulk extract %s: %w", w.Object.Name, ctx.Err())
+		}
+		c.log.Warn("could not look for Bulk jobs left behind", "object", w.Object.Name, "err", err.Error())
+	}
+	var ranges []bulkRange
+	var err error
+	if w.CursorField == "" {
+		ranges, err = c.planIDRanges(ctx, w, total)
+	} else {
+		ranges, err = c.planRanges(ctx, w, total)
+	}
 	if err != nil {
 		return err
 	}
@@ -190,6 +213,9 @@ func (c *Client) extractBulk(ctx context.Context, w sfsync.Window, total int64, 
 	rest := w
 	if done > 0 {
 		rest.From = ranges[done].from
+		if id := ranges[done].fromID; id != "" {
+			rest.Filter = andCondition(w.Filter, "Id >= "+soql.Quote(id))
+		}
 	}
 	c.log.Info("the Bulk API refused the query; extracting with REST", "object", w.Object.Name, "reason", err.Error())
 	return c.extractREST(ctx, rest, fn)
@@ -206,6 +232,12 @@ func bulkStatement(w sfsync.Window, r bulkRange) (string, error) {
 		if !r.to.IsZero() {
 			b.Lt(w.CursorField, soql.DateTimeCeil(r.to))
 		}
+	}
+	if r.fromID != "" {
+		b.Ge("Id", soql.Quote(r.fromID))
+	}
+	if r.toID != "" {
+		b.Lt("Id", soql.Quote(r.toID))
 	}
 	if strings.TrimSpace(w.Filter) != "" {
 		b.Where(w.Filter)
@@ -286,6 +318,7 @@ func (c *Client) produceBulk(ctx context.Context, w sfsync.Window, ranges []bulk
 		stopJobs()
 		wg.Wait()
 		c.cleanupJobs(ctx, w.Object.Name, reg)
+		c.releaseJobs(reg.ids)
 	}()
 	slots := make([]chan jobResult, len(ranges))
 	for i := range slots {
@@ -368,6 +401,7 @@ func (c *Client) runJob(ctx context.Context, w sfsync.Window, r bulkRange, reg *
 			return jobResult{err: err}
 		}
 		reg.add(job.ID)
+		c.holdJob(job.ID)
 		info, err := c.waitJob(ctx, object, job.ID, r.count, reg)
 		if info != nil {
 			info.ErrorMessage = c.scrub(info.ErrorMessage)

@@ -299,16 +299,20 @@ func TestExtractBulkFaults(t *testing.T) {
 		faults []sfemu.Fault
 		errIs  error  // nil: the extract succeeds
 		errHas string // text the error must contain
+		// timeout is the job timeout: short where every job is stuck,
+		// generous where a job must complete within it on a loaded
+		// machine (default 30s).
+		timeout time.Duration
 	}{
 		{name: "no fault"},
 		{name: "job fails once", faults: []sfemu.Fault{{Kind: sfemu.FaultJobFail, Route: "bulkcreate"}}},
-		{name: "job stuck once", faults: []sfemu.Fault{{Kind: sfemu.FaultJobStuck, Route: "bulkcreate"}}},
+		{name: "job stuck once", faults: []sfemu.Fault{{Kind: sfemu.FaultJobStuck, Route: "bulkcreate"}}, timeout: 2 * time.Second},
 		{name: "slow result pages", faults: []sfemu.Fault{{Kind: sfemu.FaultSlow, Route: "bulkresults", Delay: 5 * time.Millisecond, Times: -1}}},
 		{name: "reset mid-download", faults: []sfemu.Fault{{Kind: sfemu.FaultReset, Route: "bulkresults", After: 1}, {Kind: sfemu.FaultReset, Route: "bulkresults", After: 4}}},
 		{name: "create unavailable", faults: []sfemu.Fault{{Kind: sfemu.FaultUnavailable, Route: "bulkcreate", Times: 2}}},
 		{name: "poll errors", faults: []sfemu.Fault{{Kind: sfemu.FaultHTML500, Route: "bulkjob", Times: 2}, {Kind: sfemu.FaultSession, Route: "bulkjob", After: 3}}},
 		{name: "job always fails", faults: []sfemu.Fault{{Kind: sfemu.FaultJobFail, Times: -1, Message: "InternalServerError: retry later"}}, errHas: "InternalServerError: retry later"},
-		{name: "job always stuck", faults: []sfemu.Fault{{Kind: sfemu.FaultJobStuck, Times: -1}}, errIs: sfsync.ErrQueryTimeout},
+		{name: "job always stuck", faults: []sfemu.Fault{{Kind: sfemu.FaultJobStuck, Times: -1}}, errIs: sfsync.ErrQueryTimeout, timeout: 100 * time.Millisecond},
 		{name: "API limit", faults: []sfemu.Fault{{Kind: sfemu.FaultLimit, Route: "bulkresults", After: 2}}, errIs: sfsync.ErrAPILimit},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -318,7 +322,10 @@ func TestExtractBulkFaults(t *testing.T) {
 			}
 			c := e.client(t, -1, func(o *Options) {
 				o.Bulk.JobRecords = 300
-				o.Bulk.JobTimeout = 50 * time.Millisecond
+				o.Bulk.JobTimeout = 30 * time.Second
+				if tc.timeout > 0 {
+					o.Bulk.JobTimeout = tc.timeout
+				}
 				o.Bulk.PageRecords = 64
 			})
 			got, err := extractAll(t.Context(), c, emuWindow(t, c, "Account", time.Time{}))

@@ -44,6 +44,8 @@ type jobInfo struct {
 	ID           string `json:"id"`
 	Operation    string `json:"operation"`
 	Object       string `json:"object"`
+	CreatedByID  string `json:"createdById"`
+	CreatedDate  string `json:"createdDate"`
 	State        string `json:"state"`
 	ErrorMessage string `json:"errorMessage"`
 	// NumberRecordsProcessed is the size of the job's result once

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -30,10 +31,26 @@ type bulkOrg struct {
 	// states are the states of successive polls; the last one repeats.
 	states []string
 	errMsg string
+	// lists are the pages of the job list by queryLocator ("" for the
+	// first); others are jobs besides the one created, which may be
+	// aborted and deleted.
+	lists  map[string]string
+	others map[string]bool
 }
 
 func newBulkOrg(t *testing.T, states ...string) *bulkOrg {
-	b := &bulkOrg{org: newOrg(t), states: states}
+	b := &bulkOrg{org: newOrg(t), states: states, lists: map[string]string{"": `{"done":true,"records":[],"nextRecordsUrl":null}`}, others: map[string]bool{}}
+	b.handle("GET /jobs/query", func(w http.ResponseWriter, r *http.Request) {
+		b.record(r)
+		b.mu.Lock()
+		body, ok := b.lists[r.URL.Query().Get("queryLocator")]
+		b.mu.Unlock()
+		if !ok {
+			writeJSON(w, 400, `[{"errorCode":"INVALID_QUERY_LOCATOR","message":"invalid query locator"}]`)
+			return
+		}
+		writeJSON(w, 200, body)
+	})
 	b.handle("POST /jobs/query", func(w http.ResponseWriter, r *http.Request) {
 		b.record(r)
 		var req map[string]string
@@ -52,6 +69,17 @@ func newBulkOrg(t *testing.T, states ...string) *bulkOrg {
 	})
 	b.handle("/jobs/query/{id}", func(w http.ResponseWriter, r *http.Request) {
 		b.record(r)
+		b.mu.Lock()
+		other := b.others[r.PathValue("id")]
+		b.mu.Unlock()
+		switch {
+		case other && r.Method == http.MethodPatch:
+			writeJSON(w, 200, `{"id":"`+r.PathValue("id")+`","state":"Aborted"}`)
+			return
+		case other && r.Method == http.MethodDelete:
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
 		if r.PathValue("id") != "750RO000001AbCdYAK" {
 			writeJSON(w, 404, `[{"errorCode":"NOT_FOUND","message":"The requested resource does not exist"}]`)
 			return
@@ -177,6 +205,32 @@ func TestBulkWire(t *testing.T) {
 			writeJSON(w, 400, `[{"errorCode":"INVALID_QUERY_LOCATOR","message":"invalid query locator"}]`)
 		}
 	})
+	// The job list (two pages) holds jobs an earlier run left behind, and
+	// others the sweep must leave alone.
+	recent := time.Now().UTC().Add(-time.Minute).Format("2006-01-02T15:04:05.000+0000")
+	later := time.Now().UTC().Add(time.Hour).Format("2006-01-02T15:04:05.000+0000")
+	job := func(id, op, object, by, created, state string) string {
+		return `{"id":"` + id + `","operation":"` + op + `","object":"` + object + `","createdById":"` + by +
+			`","createdDate":"` + created + `","systemModstamp":"` + created + `","state":"` + state +
+			`","concurrencyMode":"Parallel","contentType":"CSV","apiVersion":62.0,"jobType":"V2Query","lineEnding":"LF","columnDelimiter":"COMMA"}`
+	}
+	const me, other, old = "005000000000001AAA", "005000000000002AAA", "2024-06-01T10:00:00.000+0000"
+	b.lists[""] = `{"done":false,"records":[` +
+		job("750RO0000000001AAA", "queryAll", "Account", other, old, "JobComplete") + `,` +
+		job("750RO0000000002AAA", "queryAll", "Account", me, old, "JobComplete") + `,` +
+		job("750RO0000000003AAA", "query", "Account", me[:15], old, "Failed") + `,` +
+		job("750RO0000000004AAA", "queryAll", "Contact", me, old, "Aborted") +
+		`],"nextRecordsUrl":"/services/data/v62.0/jobs/query?queryLocator=01gRO0000016PIAYA2-4"}`
+	b.lists["01gRO0000016PIAYA2-4"] = `{"done":true,"records":[` +
+		job("750RO0000000005AAA", "queryAll", "Account", me, old, "InProgress") + `,` +
+		job("750RO0000000006AAA", "queryAll", "Account", me, recent, "InProgress") + `,` +
+		job("750RO0000000007AAA", "queryAll", "Account", me, later, "JobComplete") + `,` +
+		job("750RO0000000008AAA", "queryAll", "Account", other, old, "UploadComplete") + `,` +
+		job("750RO0000000009AAA", "insert", "Account", me, old, "JobComplete") +
+		`],"nextRecordsUrl":null}`
+	for i := 1; i <= 9; i++ {
+		b.others[fmt.Sprintf("750RO000000000%dAAA", i)] = true
+	}
 	c := bulkClient(t, b.org, nil)
 	obj := testAccount()
 	w := sfsync.Window{Object: obj, Fields: obj.Fields, CursorField: "SystemModstamp", IncludeDeleted: true}
@@ -212,6 +266,12 @@ func TestBulkWire(t *testing.T) {
 	}
 	calls := b.callLog()
 	wantCalls := []string{
+		"GET /services/data/v62.0/jobs/query",
+		"GET /services/data/v62.0/jobs/query?queryLocator=01gRO0000016PIAYA2-4",
+		"DELETE /services/data/v62.0/jobs/query/750RO0000000002AAA",
+		"DELETE /services/data/v62.0/jobs/query/750RO0000000003AAA",
+		"PATCH /services/data/v62.0/jobs/query/750RO0000000005AAA",
+		"DELETE /services/data/v62.0/jobs/query/750RO0000000005AAA",
 		"POST /services/data/v62.0/jobs/query",
 		"GET /services/data/v62.0/jobs/query/750RO000001AbCdYAK",
 		"GET /services/data/v62.0/jobs/query/750RO000001AbCdYAK",

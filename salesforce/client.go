@@ -105,6 +105,8 @@ type Client struct {
 	counts        map[string]countMemo // recent COUNT() answers, by resource and statement
 	noResultPages atomic.Bool          // the server answered 404 to resultPages
 	jobRate       float64              // records per second of the latest complete job; 0 before one
+	liveMu        sync.Mutex
+	live          map[string]bool // jobs of extractions under way, which sweeps leave alone
 
 	stateMu    sync.Mutex
 	used, max  int64
@@ -207,6 +209,7 @@ func New(opts Options) (*Client, error) {
 		bulk:          bulk,
 		noBulk:        map[string]bool{},
 		counts:        map[string]countMemo{},
+		live:          map[string]bool{},
 	}, nil
 }
 

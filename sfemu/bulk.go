@@ -3,8 +3,10 @@ package sfemu
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -46,6 +48,7 @@ type JobInfo struct {
 	Query      string
 	State      string // UploadComplete, InProgress, JobComplete, Failed or Aborted
 	APIVersion string // "62.0"
+	CreatedBy  string // Id of the user who created the job
 	Created    time.Time
 	// Records is the size of the result snapshot, once taken.
 	Records      int
@@ -157,17 +160,26 @@ func (s *Server) handleBulkCreate(w http.ResponseWriter, r *http.Request, c *cal
 	if c.jobFault != nil {
 		j.fault, j.faultMsg = c.jobFault.Kind, c.jobFault.Message
 	}
+	wire := s.storeJob(j, req.Operation, req.Query, c.version, s.userID)
+	writeJSON(w, http.StatusOK, wire)
+}
+
+// storeJob gives a bound job its info and id and adds it to the org's
+// jobs; it returns the job's create answer.
+func (s *Server) storeJob(j *bulkJob, operation, query, version, createdBy string) jobWire {
 	now := s.now().Truncate(time.Millisecond)
 	j.info = JobInfo{
-		Operation:  req.Operation,
+		Operation:  operation,
 		Object:     j.o.Name,
-		Query:      req.Query,
+		Query:      query,
 		State:      jobUploadComplete,
-		APIVersion: c.version,
+		APIVersion: version,
+		CreatedBy:  createdBy,
 		Created:    now,
 	}
 	j.modstamp = now
 	s.jobs.mu.Lock()
+	defer s.jobs.mu.Unlock()
 	if s.jobs.byID == nil {
 		s.jobs.byID = map[string]*bulkJob{}
 	}
@@ -175,10 +187,55 @@ func (s *Server) handleBulkCreate(w http.ResponseWriter, r *http.Request, c *cal
 	j.seq = s.jobs.seq
 	j.info.ID = makeID("750", j.seq)
 	s.jobs.byID[j.info.ID] = j
-	wire := s.jobWire(j, false)
-	s.jobs.mu.Unlock()
-	s.log.Debug("bulk job created", "job", j.info.ID, "object", j.info.Object)
-	writeJSON(w, http.StatusOK, wire)
+	s.log.Debug("bulk job created", "job", j.info.ID, "object", j.info.Object, "created_by", createdBy)
+	return s.jobWire(j, false)
+}
+
+// BulkJobSpec is a query job for AddBulkJob.
+type BulkJobSpec struct {
+	// CreatedBy is the Id of the user the job belongs to; empty for the
+	// integration user every token acts as.
+	CreatedBy string
+	// Operation is query (the default) or queryAll.
+	Operation string
+	Query     string
+	// APIVersion defaults to the newest version the org serves.
+	APIVersion string
+}
+
+// AddBulkJob creates a query job as a client of another user would, so
+// that tests can place jobs no token of the emulator could create. The job
+// is checked like a created one, starts UploadComplete and moves on when
+// its info is polled.
+func (s *Server) AddBulkJob(spec BulkJobSpec) (JobInfo, error) {
+	if spec.Operation == "" {
+		spec.Operation = "query"
+	}
+	if spec.Operation != "query" && spec.Operation != "queryAll" {
+		return JobInfo{}, fmt.Errorf("add bulk job: operation %q: want query or queryAll", spec.Operation)
+	}
+	if spec.CreatedBy == "" {
+		spec.CreatedBy = s.userID
+	}
+	if spec.APIVersion == "" {
+		best := 0.0
+		for _, v := range s.opts.APIVersions {
+			if n, ok := versionNumber(v); ok && float64(n) >= best {
+				best, spec.APIVersion = float64(n), v
+			}
+		}
+	}
+	if !s.versions[spec.APIVersion] {
+		return JobInfo{}, fmt.Errorf("add bulk job: API version %q is not served", spec.APIVersion)
+	}
+	j := &bulkJob{delimName: "COMMA", delim: ','}
+	if status, code, msg := s.bindJob(j, spec.Query); status != 0 {
+		return JobInfo{}, fmt.Errorf("add bulk job: %s: %s", code, msg)
+	}
+	s.storeJob(j, spec.Operation, spec.Query, spec.APIVersion, spec.CreatedBy)
+	s.jobs.mu.Lock()
+	defer s.jobs.mu.Unlock()
+	return j.info, nil
 }
 
 // bindJob parses the job's SOQL and checks what Bulk queries refuse. It
@@ -254,7 +311,7 @@ func (s *Server) jobWire(j *bulkJob, counters bool) jobWire {
 		ID:              j.info.ID,
 		Operation:       j.info.Operation,
 		Object:          j.info.Object,
-		CreatedByID:     s.userID,
+		CreatedByID:     j.info.CreatedBy,
 		CreatedDate:     j.info.Created.UTC().Format(restDateTime),
 		SystemModstamp:  j.modstamp.UTC().Format(restDateTime),
 		State:           j.info.State,
@@ -292,23 +349,49 @@ func (s *Server) job(w http.ResponseWriter, r *http.Request) (*bulkJob, bool) {
 	return j, ok
 }
 
-func (s *Server) handleBulkList(w http.ResponseWriter, _ *http.Request, _ *call) {
+// handleBulkList answers GET jobs/query: every job not deleted, oldest
+// first, Options.BulkListPageSize per page. A page that is not the last
+// has done false and a nextRecordsUrl, the same resource with a
+// queryLocator naming where the next page starts; jobs deleted in between
+// shift nothing.
+func (s *Server) handleBulkList(w http.ResponseWriter, r *http.Request, c *call) {
+	after := 0
+	if loc := r.URL.Query().Get("queryLocator"); loc != "" {
+		n, ok := parseLocator(loc)
+		if !ok || n <= 0 {
+			writeError(w, http.StatusBadRequest, "INVALID_QUERY_LOCATOR", "invalid query locator")
+			return
+		}
+		after = n
+	}
 	s.jobs.mu.Lock()
 	list := make([]*bulkJob, 0, len(s.jobs.byID))
 	for _, j := range s.jobs.byID {
-		list = append(list, j)
+		if j.seq > int64(after) {
+			list = append(list, j)
+		}
 	}
 	slices.SortFunc(list, func(a, b *bulkJob) int { return int(a.seq - b.seq) })
+	size := s.opts.BulkListPageSize
+	done := len(list) <= size
+	if !done {
+		list = list[:size]
+	}
 	records := make([]jobWire, len(list))
 	for i, j := range list {
 		records[i] = s.jobWire(j, true)
 	}
 	s.jobs.mu.Unlock()
+	var next *string
+	if !done {
+		u := "/services/data/v" + c.version + "/jobs/query?queryLocator=" + url.QueryEscape(makeLocator(int(list[len(list)-1].seq)))
+		next = &u
+	}
 	writeJSON(w, http.StatusOK, struct {
 		Done           bool      `json:"done"`
 		Records        []jobWire `json:"records"`
 		NextRecordsURL *string   `json:"nextRecordsUrl"`
-	}{true, records, nil})
+	}{done, records, next})
 }
 
 func (s *Server) handleBulkJob(w http.ResponseWriter, r *http.Request, _ *call) {

@@ -50,7 +50,7 @@
 //	GET  /services/data/vXX.X/query?q=       and queryAll?q=
 //	GET  /services/data/vXX.X/query/{locator}
 //	POST /services/data/vXX.X/jobs/query                   Bulk API 2.0 query job: create
-//	GET  /services/data/vXX.X/jobs/query                   list jobs
+//	GET  /services/data/vXX.X/jobs/query[?queryLocator=]   list jobs, paged by nextRecordsUrl
 //	GET  /services/data/vXX.X/jobs/query/{id}              job info (each poll advances the job)
 //	PATCH /services/data/vXX.X/jobs/query/{id}             {"state":"Aborted"}
 //	DELETE /services/data/vXX.X/jobs/query/{id}            204; terminal jobs only
@@ -80,7 +80,10 @@
 // bulkresultpages take the other faults (slow result pages, a reset
 // mid-download, ...). From API 58.0, resultPages lists a complete job's
 // results URLs five at a time (resultPages[].resultUrl, done,
-// nextRecordUrl) for parallel download.
+// nextRecordUrl) for parallel download. The job list holds every job not
+// deleted, oldest first, with its createdById, Options.BulkListPageSize
+// jobs per page; AddBulkJob places jobs of other users, which no token of
+// the emulator can create.
 //
 // # Admin endpoint
 //

@@ -51,8 +51,9 @@ type Fault struct {
 	// basic information), "resources", "query" (first page of query or
 	// queryAll), "querymore" (nextRecordsUrl pages), "limits", "updated",
 	// "deleted", the Bulk API 2.0 query job routes "bulkcreate" (create),
-	// "bulklist" (list), "bulkjob" (job info, abort, delete) and
-	// "bulkresults" (result pages), or "" for any request under
+	// "bulklist" (list), "bulkjob" (job info, abort, delete),
+	// "bulkresults" (result pages) and "bulkresultpages" (the lists of
+	// parallel results URLs), or "" for any request under
 	// /services/data/vXX.X/. Job faults (jobfail, jobstuck) apply to job
 	// creation only: they match "bulkcreate" or "" and no other route.
 	Route string `json:"route"`

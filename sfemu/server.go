@@ -68,6 +68,10 @@ type Options struct {
 	// BulkUnsupported names objects whose query jobs are refused as not
 	// supported by the Bulk API (INVALIDENTITY).
 	BulkUnsupported []string
+	// BulkListPageSize is how many jobs one page of the job list (GET
+	// jobs/query) holds before nextRecordsUrl names the next page;
+	// defaults to 1,000.
+	BulkListPageSize int
 }
 
 // Server is an emulated Salesforce org: an http.Handler serving the REST
@@ -210,6 +214,12 @@ func normalize(o *Options) error {
 	}
 	if o.BulkPageSize < 0 {
 		return fmt.Errorf("emulator options: BulkPageSize %d is negative", o.BulkPageSize)
+	}
+	if o.BulkListPageSize == 0 {
+		o.BulkListPageSize = 1000
+	}
+	if o.BulkListPageSize < 0 {
+		return fmt.Errorf("emulator options: BulkListPageSize %d is negative", o.BulkListPageSize)
 	}
 	if len(o.APIVersions) == 0 {
 		o.APIVersions = []string{"58.0", "59.0", "60.0", "61.0", "62.0"}
