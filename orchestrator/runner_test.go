@@ -407,10 +407,16 @@ func TestRunnerBudget(t *testing.T) {
 func TestRunnerShutdownAndResume(t *testing.T) {
 	e := newEnv(t, sfemu.Options{Records: map[string]int{"Account": 2000}})
 	e.emu.InjectFault(sfemu.Fault{Kind: sfemu.FaultSlow, Route: "querymore", Delay: 100 * time.Millisecond, Times: -1})
-	r, stop := e.start(t, specs("Account"), nil)
+	_, stop := e.start(t, specs("Account"), nil)
 	waitFor(t, "a consolidated batch", func() bool {
-		v := view(t, r, "Account")
-		return v.Extracted >= 600
+		e.mu.Lock()
+		wh := e.open
+		e.mu.Unlock()
+		if wh == nil {
+			return false
+		}
+		c, err := wh.Cursor(t.Context(), "Account")
+		return err == nil && !c.Time.IsZero()
 	})
 	stop()
 	e.emu.ClearFaults()

@@ -208,15 +208,20 @@ func (o *objectRun) extract(ctx context.Context, w sfsync.Window) error {
 // been staged, so it is a safe, tie-safe cursor (the next window starts at
 // it, inclusive).
 func (o *objectRun) stage(ctx context.Context, p *sfsync.Page, lastSafe *time.Time) error {
-	// An empty page may still carry a checkpoint (a Bulk range with no
-	// records): it is progress all the same.
-	if p.Checkpoint.After(*lastSafe) {
-		*lastSafe = p.Checkpoint
-	}
-	if p.Checkpoint.After(o.safe) {
-		o.safe = p.Checkpoint
+	// A checkpoint counts once the page's records are staged: a page that
+	// failed to stage must not be covered by a cursor the salvage after the
+	// error commits. An empty page may still carry a checkpoint (a Bulk
+	// range with no records): it is progress all the same.
+	advance := func() {
+		if p.Checkpoint.After(*lastSafe) {
+			*lastSafe = p.Checkpoint
+		}
+		if p.Checkpoint.After(o.safe) {
+			o.safe = p.Checkpoint
+		}
 	}
 	if len(p.Records) == 0 {
+		advance()
 		return nil
 	}
 	if o.stager == nil {
@@ -228,6 +233,7 @@ func (o *objectRun) stage(ctx context.Context, p *sfsync.Page, lastSafe *time.Ti
 	if err := o.stager.Write(ctx, p.Records); err != nil {
 		return fmt.Errorf("stage %s: %w", o.table.Object, err)
 	}
+	advance()
 	o.staged += len(p.Records)
 	o.run.RowsExtracted += int64(len(p.Records))
 	if pr := o.r.opts.Progress; pr != nil {
@@ -313,6 +319,11 @@ func (o *objectRun) wait() error {
 func (o *objectRun) consolidate(ctx context.Context, st sfsync.Stager, b sfsync.Batch, c sfsync.Cursor, fullRefresh bool) error {
 	if err := st.Close(ctx); err != nil {
 		st.Abort()
+		// The batch's rows are gone: no cursor past them may be committed
+		// in this run, not even by the salvage after an error.
+		o.mu.Lock()
+		o.broken = true
+		o.mu.Unlock()
 		return fmt.Errorf("stage %s: %w", o.table.Object, err)
 	}
 	if c.Time.Before(o.before.Time) {
