@@ -2,7 +2,7 @@
 # REST benchmark: initial sync of N Accounts from the emulator (a separate
 # process) into DuckDB (30 fields of Account), then an incremental run after
 # 10,000 changes. BULK_THRESHOLD=1 extracts through Bulk API 2.0 instead of
-# REST. MEMORY_LIMIT (e.g. 256MB; sfsync's default is 512MB), THREADS and
+# REST. MEMORY_LIMIT (e.g. 128MB; sfsync's default is 256MB), THREADS and
 # BATCH_ROWS tune the run.
 # Prints one markdown table row per run. Usage: bench/rest.sh [N] [CHANGES]
 set -euo pipefail

@@ -54,8 +54,8 @@ warehouse:
   # 65535 bytes in Redshift) is cleaned and recorded, or rejects the batch.
   # text: clean
   # duckdb: the memory DuckDB may manage (cache and query memory; it spills
-  # to disk beyond it) and its worker threads (defaults: 512MB, one per core).
-  # memory_limit: 512MB
+  # to disk beyond it) and its worker threads (defaults: 256MB, one per core).
+  # memory_limit: 256MB
   # threads: 2
 
 schemas:

@@ -53,11 +53,16 @@ type ConsolidateSpec struct {
 //     highest _sfsync_seq. A row whose final row has a strictly newer
 //     cursor value is dropped (stale); an equal cursor re-read overwrites,
 //     so refreshed formula values land. Without a cursor field the latest
-//     staged row always wins. The work table holds the final columns:
-//     _sfsync_synced_at is ArgNow; a row whose deleted field is true gets
-//     _sfsync_deleted = true and _sfsync_deleted_at = its cursor value
-//     (ArgExtractedAt without one); any other row gets false and NULL,
-//     which undeletes a flagged row.
+//     staged row always wins. _sfsync_synced_at is ArgNow; a row whose
+//     deleted field is true gets _sfsync_deleted = true and
+//     _sfsync_deleted_at = its cursor value (ArgExtractedAt without one);
+//     any other row gets false and NULL, which undeletes a flagged row.
+//     For MERGE and ON CONFLICT the work table holds the final columns.
+//     For DELETE+INSERT it holds only the Id, _sfsync_seq, sfsync's own
+//     columns and the retained columns: the dedupe then sorts and joins
+//     a few narrow columns, and the insert reads the fields from staging
+//     by (_sfsync_batch_id, _sfsync_seq), which is unique, so wide rows
+//     are read once and never copied into the work table.
 //  2. counts: rows to upsert (not deleted) and rows to delete (soft: not
 //     already flagged; hard: present in the final table).
 //  3. hard mode only: delete final rows whose work row is deleted (part
@@ -117,20 +122,24 @@ func (d Dialect) Consolidate(s ConsolidateSpec) ([]Step, error) {
 		"SELECT COUNT(CASE WHEN NOT %[1]s THEN 1 END), COUNT(CASE WHEN %[1]s AND %[2]s THEN 1 END) FROM %[3]s",
 		d.Quote(sfsync.ColDeleted), deletedCond, work), ResultCounts)
 
-	source := work
-	if hard && d.Upsert != UpsertDeleteInsert {
-		// DELETE+INSERT deletes every work row's Id anyway.
-		add("hard-delete", nil, fmt.Sprintf("DELETE FROM %s WHERE %s IN (SELECT %s FROM %s WHERE %s)",
-			final, id, id, work, d.Quote(sfsync.ColDeleted)), ResultNone)
+	if d.Upsert == UpsertDeleteInsert {
+		// The delete covers every work row's Id, deleted ones included.
+		add("upsert-delete", nil, fmt.Sprintf("DELETE FROM %s WHERE %s IN (SELECT %s FROM %s)", final, id, id, work), ResultNone)
+		p := &params{d: d}
+		add("upsert-insert", p, d.insertFromStaging(s, final, staging, work, p), ResultNone)
+	} else {
+		source := work
+		if hard {
+			add("hard-delete", nil, fmt.Sprintf("DELETE FROM %s WHERE %s IN (SELECT %s FROM %s WHERE %s)",
+				final, id, id, work, d.Quote(sfsync.ColDeleted)), ResultNone)
+			source = fmt.Sprintf("(SELECT * FROM %s WHERE NOT %s)", work, d.Quote(sfsync.ColDeleted))
+		}
+		upsert, err := d.upsert(s, final, source)
+		if err != nil {
+			return nil, err
+		}
+		steps = append(steps, upsert)
 	}
-	if hard {
-		source = fmt.Sprintf("(SELECT * FROM %s WHERE NOT %s)", work, d.Quote(sfsync.ColDeleted))
-	}
-	upserts, err := d.upsert(s, final, work, source)
-	if err != nil {
-		return nil, err
-	}
-	steps = append(steps, upserts...)
 
 	if s.FullRefresh {
 		p := &params{d: d}
@@ -182,9 +191,25 @@ func (d Dialect) workQuery(s ConsolidateSpec, p *params, final, staging string) 
 		deletedAt = fmt.Sprintf("COALESCE(s.%s, %s)", d.Quote(fieldNamed(t, t.CursorField).Name), deletedAt)
 	}
 
-	var cols []string
-	for _, f := range t.Fields {
-		cols = append(cols, "s."+d.Quote(f.Name))
+	// DELETE+INSERT reads the fields from staging when it inserts, so
+	// the work table needs only the key to find them; the other
+	// strategies read every column from the work table.
+	narrow := d.Upsert == UpsertDeleteInsert
+	var cols, inner []string
+	if narrow {
+		cols = append(cols, "s."+id, "s."+d.Quote(sfsync.ColSeq))
+		inner = append(inner, id, d.Quote(sfsync.ColSeq))
+		if t.CursorField != "" {
+			inner = append(inner, d.Quote(fieldNamed(t, t.CursorField).Name))
+		}
+		if t.DeletedField != "" {
+			inner = append(inner, d.Quote(fieldNamed(t, t.DeletedField).Name))
+		}
+	} else {
+		for _, f := range t.Fields {
+			cols = append(cols, "s."+d.Quote(f.Name))
+		}
+		inner = append(inner, "*")
 	}
 	cols = append(cols,
 		fmt.Sprintf("CAST(%s AS %s) AS %s", now, d.Types.DateTime, d.Quote(sfsync.ColSyncedAt)),
@@ -199,16 +224,41 @@ func (d Dialect) workQuery(s ConsolidateSpec, p *params, final, staging string) 
 			cols = append(cols, "f."+d.Quote(r))
 		}
 	}
-	return fmt.Sprintf("SELECT %s\nFROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY %s ORDER BY %s) AS %s FROM %s WHERE %s = %s) AS s\nLEFT JOIN %s AS f ON f.%s = s.%s\nWHERE s.%s = 1%s",
+	return fmt.Sprintf("SELECT %s\nFROM (SELECT %s, ROW_NUMBER() OVER (PARTITION BY %s ORDER BY %s) AS %s FROM %s WHERE %s = %s) AS s\nLEFT JOIN %s AS f ON f.%s = s.%s\nWHERE s.%s = 1%s",
 		strings.Join(cols, ",\n  "),
-		id, order, d.Quote(colRowNumber), staging, d.Quote(sfsync.ColBatchID), batch,
+		strings.Join(inner, ", "), id, order, d.Quote(colRowNumber), staging, d.Quote(sfsync.ColBatchID), batch,
 		final, id, id,
 		d.Quote(colRowNumber), stale)
 }
 
-// upsert renders the dialect's upsert of source (the work table, or a
-// query over it) into final.
-func (d Dialect) upsert(s ConsolidateSpec, final, work, source string) ([]Step, error) {
+// insertFromStaging renders DELETE+INSERT's insert: the work table's rows
+// (hard mode: those not deleted) with their fields read from staging by
+// (_sfsync_batch_id, _sfsync_seq), and sfsync's own and the retained
+// columns from the work table.
+func (d Dialect) insertFromStaging(s ConsolidateSpec, final, staging, work string, p *params) string {
+	var names, vals []string
+	for _, f := range s.Table.Fields {
+		names = append(names, d.Quote(f.Name))
+		vals = append(vals, "s."+d.Quote(f.Name))
+	}
+	own := append([]string{sfsync.ColSyncedAt, sfsync.ColDeleted, sfsync.ColDeletedAt}, s.Retained...)
+	for _, n := range own {
+		names = append(names, d.Quote(n))
+		vals = append(vals, "w."+d.Quote(n))
+	}
+	seq := d.Quote(sfsync.ColSeq)
+	q := fmt.Sprintf("INSERT INTO %s (%s)\nSELECT %s\nFROM %s AS w JOIN %s AS s ON s.%s = %s AND s.%s = w.%s",
+		final, strings.Join(names, ", "), strings.Join(vals, ", "),
+		work, staging, d.Quote(sfsync.ColBatchID), p.of(ArgBatchID), seq, seq)
+	if s.Mode == sfsync.DeleteHard {
+		q += "\nWHERE NOT w." + d.Quote(sfsync.ColDeleted)
+	}
+	return q
+}
+
+// upsert renders the MERGE or ON CONFLICT upsert of source (the work
+// table, or a query over it) into final.
+func (d Dialect) upsert(s ConsolidateSpec, final, source string) (Step, error) {
 	t := s.Table
 	id := d.Quote(IDField(t))
 	names := make([]string, 0, len(t.Fields)+3)
@@ -232,34 +282,22 @@ func (d Dialect) upsert(s ConsolidateSpec, final, work, source string) ([]Step, 
 		for i, c := range sets {
 			set[i] = c + " = w." + c
 		}
-		return []Step{{Name: "upsert", Statement: Statement{SQL: fmt.Sprintf(
+		return Step{Name: "upsert", Statement: Statement{SQL: fmt.Sprintf(
 			"MERGE INTO %s AS f USING %s AS w ON f.%s = w.%s\nWHEN MATCHED THEN UPDATE SET %s\nWHEN NOT MATCHED THEN INSERT (%s) VALUES (%s)",
 			final, source, id, id,
 			strings.Join(set, ", "),
-			strings.Join(quoted, ", "), strings.Join(wq, ", "))}}}, nil
+			strings.Join(quoted, ", "), strings.Join(wq, ", "))}}, nil
 	case UpsertOnConflict:
 		set := make([]string, len(sets))
 		for i, c := range sets {
 			set[i] = c + " = EXCLUDED." + c
 		}
-		return []Step{{Name: "upsert", Statement: Statement{SQL: fmt.Sprintf(
+		return Step{Name: "upsert", Statement: Statement{SQL: fmt.Sprintf(
 			"INSERT INTO %s (%s)\nSELECT %s FROM %s AS w\nON CONFLICT (%s) DO UPDATE SET %s",
 			final, strings.Join(quoted, ", "),
 			strings.Join(wq, ", "), source,
-			id, strings.Join(set, ", "))}}}, nil
-	case UpsertDeleteInsert:
-		for _, r := range s.Retained {
-			quoted = append(quoted, d.Quote(r))
-			wq = append(wq, "w."+d.Quote(r))
-		}
-		return []Step{
-			{Name: "upsert-delete", Statement: Statement{SQL: fmt.Sprintf(
-				"DELETE FROM %s WHERE %s IN (SELECT %s FROM %s)", final, id, id, work)}},
-			{Name: "upsert-insert", Statement: Statement{SQL: fmt.Sprintf(
-				"INSERT INTO %s (%s)\nSELECT %s FROM %s AS w",
-				final, strings.Join(quoted, ", "), strings.Join(wq, ", "), source)}},
-		}, nil
+			id, strings.Join(set, ", "))}}, nil
 	default:
-		return nil, fmt.Errorf("dialect %s: unknown upsert strategy %q", d.Name, d.Upsert)
+		return Step{}, fmt.Errorf("dialect %s: unknown upsert strategy %q", d.Name, d.Upsert)
 	}
 }

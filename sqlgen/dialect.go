@@ -29,8 +29,9 @@ const (
 	// table needs Id as its primary key (Dialect.PrimaryKey).
 	UpsertOnConflict Upsert = "insert-on-conflict"
 	// UpsertDeleteInsert deletes the final rows whose Id is in the work
-	// table, then inserts the work table; columns of removed fields are
-	// carried over from the deleted rows.
+	// table, then inserts the work table's rows, their fields read from
+	// staging; columns of removed fields are carried over from the
+	// deleted rows.
 	UpsertDeleteInsert Upsert = "delete-insert"
 )
 
@@ -95,10 +96,13 @@ type Dialect struct {
 // Final tables carry no primary key: DuckDB 1.5 merges into a keyed table
 // about 8x slower (30k against 241k rows/s), so Id stays unique by
 // construction (every consolidation dedupes its batch and upserts by Id).
-// Upserts use MERGE, measured about twice as fast as DELETE+INSERT for
-// incremental batches (figures in the duckdb warehouse package). DuckDB
-// identifiers are case-insensitive even when quoted, like Salesforce API
-// names, and have no length limit.
+// Upserts are DELETE+INSERT, not MERGE: DuckDB records deletes by row and
+// appends inserts into new row groups, while a MERGE updates rows in place
+// and the checkpoint after it rewrites every row group holding an updated
+// row, for scattered changes the whole table (figures in the duckdb
+// warehouse package's Consolidate). DuckDB identifiers are
+// case-insensitive even when quoted, like Salesforce API names, and have
+// no length limit.
 func DuckDB() Dialect {
 	return Dialect{
 		Name:                "duckdb",
@@ -114,7 +118,7 @@ func DuckDB() Dialect {
 			DateTime: "TIMESTAMPTZ",
 		},
 		MaxDecimalPrecision: 38,
-		Upsert:              UpsertMerge,
+		Upsert:              UpsertDeleteInsert,
 		TempTable:           "CREATE TEMP TABLE %s AS %s",
 		Placeholder:         "$%d",
 		AlterColumnType:     "ALTER TABLE %s ALTER COLUMN %s SET DATA TYPE %s",

@@ -19,7 +19,7 @@ import (
 // and the previous state stays intact.
 //
 // The upsert deletes the batch's Ids from the final table and inserts its
-// rows (sqlgen.UpsertDeleteInsert), not a MERGE. DuckDB records deletes by
+// rows (sqlgen.UpsertDeleteInsert, the DuckDB dialect's), not a MERGE. DuckDB records deletes by
 // row and appends into new row groups, so the checkpoint that follows the
 // commit writes little; a MERGE updates rows in place, and a checkpoint
 // rewrites every row group holding an updated row: for changes scattered

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
 	"github.com/sfsync/sfsync"
@@ -14,18 +15,22 @@ import (
 )
 
 // Stage opens a writer that appends a batch's records to t's staging table
-// with DuckDB's Appender, on a connection of its own: nothing is visible
-// until Close commits the rows together with the batch's record in the
-// control tables, in one transaction, and Abort (or a crash) leaves no
-// trace. EnsureTable must have created the table.
+// on a connection of its own: nothing is visible until Close commits the
+// rows together with the batch's record in the control tables, in one
+// transaction, and Abort (or a crash) leaves no trace. EnsureTable must
+// have created the table.
 //
-// The Appender buffers rows itself until it flushes them into the table,
-// which it does at Close or once it holds appenderFlushRows rows; the
-// transaction begins just before either. A batch of fewer rows therefore
-// holds no transaction open while its pages arrive, which leaves DuckDB
-// free to checkpoint the batches consolidated meanwhile (an open write
-// transaction older than a commit blocks every checkpoint, and everything
-// not checkpointed stays in memory).
+// Records go through DuckDB's Appender into a temporary table of the
+// stager's connection, flushed every stageFlushRows rows, and Close copies
+// that table into staging. So the batch waits in memory DuckDB manages,
+// within its memory_limit and spilled to disk beyond it, not in the
+// Appender's own buffer, which DuckDB neither counts nor spills and which
+// would otherwise hold up to 204,800 rows. The temporary table is not part
+// of the database file: writing it opens no transaction there, which
+// leaves DuckDB free to checkpoint the batches consolidated meanwhile (an
+// open write transaction older than a commit blocks every checkpoint, and
+// everything not checkpointed stays in memory), and a crash loses it with
+// the process.
 //
 // Text round-trips exactly, NUL characters, newlines, quotes and
 // megabyte values included: the Appender passes strings with their length.
@@ -71,7 +76,7 @@ func (w *Warehouse) stage(ctx context.Context, t sfsync.Table, b sfsync.Batch) (
 		return nil, err
 	}
 	s.tx = tx
-	if err := s.begin(ctx); err != nil {
+	if err := s.begin(ctx, cols); err != nil {
 		s.Abort()
 		return nil, err
 	}
@@ -83,16 +88,17 @@ type stager struct {
 	w     *Warehouse
 	table sfsync.Table
 	batch sfsync.Batch
-	tx    *txn // on a connection of its own, which the Appender uses; open once rows may reach the table
+	tx    *txn // on a connection of its own, which holds the temporary table; open only in Close
 
-	fields []slot // one per staging column, in table order
-	idIdx  int    // index of the Id field in records
+	fields  []slot // one per staging column, in table order
+	columns string // the staging columns, quoted, in table order
+	idIdx   int    // index of the Id field in records
 
-	app   *duckdb.Appender
-	seq   int64
-	row   []driver.Value
-	done  bool // committed or aborted
-	stale bool // BEGIN failed: the connection's state is unknown
+	app     *duckdb.Appender // appends to the temporary table
+	pending int              // rows appended since the last flush
+	seq     int64
+	row     []driver.Value
+	done    bool // committed or aborted
 }
 
 // slot says where a staging column's value comes from.
@@ -139,17 +145,20 @@ func (s *stager) plan(cols []column) error {
 	return nil
 }
 
-// appenderFlushRows is how many rows DuckDB's Appender buffers before it
-// flushes them into the table on its own (BaseAppender's
-// DEFAULT_FLUSH_COUNT, 100 vectors of 2048). A flush outside a transaction
-// would commit the rows on the spot, so Write begins the transaction
-// before the buffered rows can reach it.
-const appenderFlushRows = 100 * 2048
+// stageFlushRows is how many rows the Appender buffers before Write
+// flushes them into the temporary table: five vectors of 2048, a few
+// megabytes of a 30-field object.
+const stageFlushRows = 5 * 2048
 
-// begin checks that the batch id is unused and creates the Appender. No
-// transaction is open yet: the batches table's primary key rejects a
-// batch id staged meanwhile, at Close.
-func (s *stager) begin(ctx context.Context) error {
+// stageTable is the stager's temporary table, in its connection's
+// temporary catalog.
+const stageTable = "_sfsync_stage"
+
+// begin checks that the batch id is unused, creates the temporary table
+// with the staging table's columns, and the Appender on it. No transaction
+// is open: the batches table's primary key rejects a batch id staged
+// meanwhile, at Close.
+func (s *stager) begin(ctx context.Context, cols []column) error {
 	st := s.w.dialect.SelectBatch(s.w.layout)
 	var object string
 	var staged int64
@@ -161,12 +170,22 @@ func (s *stager) begin(ctx context.Context) error {
 	case !errors.Is(err, sql.ErrNoRows):
 		return err
 	}
+	names := make([]string, len(cols))
+	for i, c := range cols {
+		names[i] = s.w.dialect.Quote(c.name)
+	}
+	s.columns = strings.Join(names, ", ")
+	create := fmt.Sprintf("CREATE OR REPLACE TEMP TABLE %s AS SELECT %s FROM %s LIMIT 0",
+		s.w.dialect.Quote(stageTable), s.columns, s.w.dialect.Qualified(s.w.layout.Staging, s.table.Object))
+	if _, err := s.tx.ExecContext(ctx, create); err != nil {
+		return fmt.Errorf("create the temporary table: %w", err)
+	}
 	return s.tx.conn.Raw(func(dc any) error {
 		c, ok := dc.(driver.Conn)
 		if !ok {
 			return fmt.Errorf("unexpected driver connection %T", dc)
 		}
-		app, err := duckdb.NewAppender(c, "", s.w.layout.Staging, s.table.Object)
+		app, err := duckdb.NewAppender(c, "temp", "main", stageTable)
 		if err != nil {
 			return err
 		}
@@ -183,12 +202,6 @@ func (s *stager) Write(ctx context.Context, records []sfsync.Record) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("stage %s batch %s: %w", s.table.Object, s.batch.ID, err)
 	}
-	// Every row ever appended may still be in the Appender's buffer.
-	if !s.tx.open && s.seq+int64(len(records)) >= appenderFlushRows {
-		if err := s.start(ctx); err != nil {
-			return fmt.Errorf("stage %s batch %s: %w", s.table.Object, s.batch.ID, err)
-		}
-	}
 	err := s.tx.conn.Raw(func(any) error {
 		for n, rec := range records {
 			if err := s.fill(rec); err != nil {
@@ -197,10 +210,14 @@ func (s *stager) Write(ctx context.Context, records []sfsync.Record) error {
 			if err := s.app.AppendRow(s.row...); err != nil {
 				return fmt.Errorf("record %d (Id %v): %w", n+1, rec[s.idIdx], err)
 			}
-			if n%4096 == 4095 {
+			if s.pending++; s.pending >= stageFlushRows {
 				if err := ctx.Err(); err != nil {
 					return err
 				}
+				if err := s.app.Flush(); err != nil {
+					return err
+				}
+				s.pending = 0
 			}
 		}
 		return nil
@@ -241,7 +258,8 @@ func (s *stager) fill(rec sfsync.Record) error {
 	return nil
 }
 
-// Close flushes the appender and commits the rows with the batch's record.
+// Close flushes the Appender and copies the temporary table into staging,
+// committing the rows with the batch's record.
 func (s *stager) Close(ctx context.Context) error {
 	if s.done {
 		return fmt.Errorf("stage %s batch %s: already closed", s.table.Object, s.batch.ID)
@@ -254,11 +272,7 @@ func (s *stager) Close(ctx context.Context) error {
 }
 
 func (s *stager) close(ctx context.Context) error {
-	if !s.tx.open {
-		if err := s.start(ctx); err != nil {
-			return err
-		}
-	}
+	start := time.Now()
 	err := s.tx.conn.Raw(func(any) error {
 		app := s.app
 		s.app = nil
@@ -266,6 +280,14 @@ func (s *stager) close(ctx context.Context) error {
 	})
 	if err != nil {
 		return err
+	}
+	if err := s.tx.start(ctx); err != nil {
+		return err
+	}
+	copyRows := fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s",
+		s.w.dialect.Qualified(s.w.layout.Staging, s.table.Object), s.columns, s.columns, s.w.dialect.Quote(stageTable))
+	if _, err := s.tx.ExecContext(ctx, copyRows); err != nil {
+		return fmt.Errorf("copy the batch into staging: %w", err)
 	}
 	st := s.w.dialect.InsertBatch(s.w.layout)
 	args, err := st.Bind(map[sqlgen.Arg]any{
@@ -282,24 +304,40 @@ func (s *stager) close(ctx context.Context) error {
 	if _, err := s.tx.ExecContext(ctx, st.SQL, args...); err != nil {
 		return fmt.Errorf("record the batch: %w", err)
 	}
-	if err := s.tx.commit(ctx); err != nil {
+	// The connection outlives the commit (which returns it to the pool),
+	// and the temporary table with it: drop the table first. A
+	// transaction that writes the database file may drop a temporary
+	// table.
+	if _, err := s.tx.ExecContext(ctx, "DROP TABLE "+s.w.dialect.Quote(stageTable)); err != nil {
+		return fmt.Errorf("drop the temporary table: %w", err)
+	}
+	if err := s.commit(ctx); err != nil {
 		return err
 	}
 	s.done = true
-	s.w.log.Debug("staged batch", "object", s.table.Object, "batch", s.batch.ID, "rows", s.seq)
+	s.w.log.Debug("staged batch", "object", s.table.Object, "batch", s.batch.ID, "rows", s.seq, "took", time.Since(start))
 	return nil
 }
 
-// start begins the batch's transaction.
-func (s *stager) start(ctx context.Context) error {
-	err := s.tx.start(ctx)
-	if err != nil && ctx.Err() == nil {
-		s.stale = true
+// commit commits unless ctx is done and returns the connection to the
+// pool. On an error the connection is left to Abort, which closes it: a
+// rollback would bring the temporary table back.
+func (s *stager) commit(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
 	}
+	if _, err := s.tx.conn.ExecContext(context.WithoutCancel(ctx), "COMMIT"); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	s.tx.open = false
+	err := s.tx.conn.Close()
+	s.tx.conn = nil
 	return err
 }
 
-// Abort discards the batch; safe after Close and more than once.
+// Abort discards the batch; safe after Close and more than once. The
+// connection is closed rather than returned to the pool, which drops the
+// temporary table with it.
 func (s *stager) Abort() {
 	if s.done {
 		return
@@ -315,9 +353,5 @@ func (s *stager) Abort() {
 		})
 		s.app = nil
 	}
-	if s.stale {
-		s.tx.discard()
-		return
-	}
-	s.tx.rollback()
+	s.tx.discard()
 }

@@ -17,8 +17,9 @@ func narrowRecords(from, n int, mod time.Time) []sfsync.Record {
 }
 
 // TestStageBeyondAppenderBuffer stages more rows than DuckDB's Appender
-// buffers before flushing on its own: the rows still appear only at
-// Close, and Abort leaves none.
+// buffers before flushing on its own, and many times what the stager
+// lets it buffer: the rows still appear only at Close, and Abort leaves
+// none.
 func TestStageBeyondAppenderBuffer(t *testing.T) {
 	ctx := t.Context()
 	w := openTemp(t)
@@ -27,7 +28,7 @@ func TestStageBeyondAppenderBuffer(t *testing.T) {
 	ready(t, w, tbl)
 	mod := time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC)
 	const page = 5000
-	const rows = (appenderFlushRows/page + 1) * page
+	const rows = (100*2048/page + 1) * page // DuckDB's Appender flushes 100 vectors on its own
 	for _, commit := range []bool{false, true} {
 		b := sfsync.Batch{ID: fmt.Sprint("large-", commit), Object: "Account", ExtractedAt: mod}
 		s, err := w.Stage(ctx, tbl, b)
@@ -94,7 +95,8 @@ func TestCheckpointWhileStaging(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer next.Abort()
-	if err := next.Write(ctx, narrowRecords(3000, 3000, mod)); err != nil {
+	// More than the stager buffers: rows have reached its temporary table.
+	if err := next.Write(ctx, narrowRecords(3000, 2*stageFlushRows, mod)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := w.Consolidate(ctx, tbl, sfsync.Consolidation{Batch: first, Mode: sfsync.DeleteSoft,
@@ -107,5 +109,41 @@ func TestCheckpointWhileStaging(t *testing.T) {
 	}
 	if wal != "0 bytes" {
 		t.Errorf("write-ahead log after consolidating next to a batch being staged: %s, want 0 bytes (checkpointed)", wal)
+	}
+}
+
+// TestStageLeavesNoTemporaryTable checks that a closed or aborted stager
+// leaves no temporary table on the connection it returns to the pool,
+// which would hold a batch in memory for as long as the connection lives.
+func TestStageLeavesNoTemporaryTable(t *testing.T) {
+	ctx := t.Context()
+	w := openTemp(t)
+	defer w.Close()
+	w.db.SetMaxOpenConns(1) // the stager's connection is the one queried next
+	tbl := testTable()
+	ready(t, w, tbl)
+	mod := time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC)
+	for _, commit := range []bool{true, false} {
+		s, err := w.Stage(ctx, tbl, sfsync.Batch{ID: fmt.Sprint("temp-", commit), Object: "Account", ExtractedAt: mod})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Write(ctx, narrowRecords(0, 2*stageFlushRows, mod)); err != nil {
+			t.Fatal(err)
+		}
+		if commit {
+			if err := s.Close(ctx); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			s.Abort()
+		}
+		var n int
+		if err := w.db.QueryRowContext(ctx, "SELECT count(*) FROM duckdb_tables() WHERE temporary").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != 0 {
+			t.Errorf("closed: %v: %d temporary tables left on the pooled connection", commit, n)
+		}
 	}
 }

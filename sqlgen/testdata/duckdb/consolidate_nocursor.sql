@@ -1,12 +1,12 @@
 -- step work (result 0)
 CREATE TEMP TABLE "_sfsync_work" AS SELECT s."Id",
-  s."Value__c",
+  s."_sfsync_seq",
   CAST($2 AS TIMESTAMPTZ) AS "_sfsync_synced_at",
   FALSE AS "_sfsync_deleted",
   CASE WHEN FALSE THEN CAST($3 AS TIMESTAMPTZ) END AS "_sfsync_deleted_at",
   f."Id" IS NOT NULL AS "_sfsync_prev_exists",
   f."_sfsync_deleted" AS "_sfsync_prev_deleted"
-FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY "Id" ORDER BY "_sfsync_seq" DESC) AS "_sfsync_rn" FROM "salesforce_staging"."Setting__mdt" WHERE "_sfsync_batch_id" = $1) AS s
+FROM (SELECT "Id", "_sfsync_seq", ROW_NUMBER() OVER (PARTITION BY "Id" ORDER BY "_sfsync_seq" DESC) AS "_sfsync_rn" FROM "salesforce_staging"."Setting__mdt" WHERE "_sfsync_batch_id" = $1) AS s
 LEFT JOIN "salesforce"."Setting__mdt" AS f ON f."Id" = s."Id"
 WHERE s."_sfsync_rn" = 1
 -- args: $1=batch_id, $2=now, $3=extracted_at;
@@ -14,10 +14,14 @@ WHERE s."_sfsync_rn" = 1
 -- step counts (result 1)
 SELECT COUNT(CASE WHEN NOT "_sfsync_deleted" THEN 1 END), COUNT(CASE WHEN "_sfsync_deleted" AND NOT COALESCE("_sfsync_prev_deleted", FALSE) THEN 1 END) FROM "_sfsync_work";
 
--- step upsert (result 0)
-MERGE INTO "salesforce"."Setting__mdt" AS f USING "_sfsync_work" AS w ON f."Id" = w."Id"
-WHEN MATCHED THEN UPDATE SET "Value__c" = w."Value__c", "_sfsync_synced_at" = w."_sfsync_synced_at", "_sfsync_deleted" = w."_sfsync_deleted", "_sfsync_deleted_at" = w."_sfsync_deleted_at"
-WHEN NOT MATCHED THEN INSERT ("Id", "Value__c", "_sfsync_synced_at", "_sfsync_deleted", "_sfsync_deleted_at") VALUES (w."Id", w."Value__c", w."_sfsync_synced_at", w."_sfsync_deleted", w."_sfsync_deleted_at");
+-- step upsert-delete (result 0)
+DELETE FROM "salesforce"."Setting__mdt" WHERE "Id" IN (SELECT "Id" FROM "_sfsync_work");
+
+-- step upsert-insert (result 0)
+INSERT INTO "salesforce"."Setting__mdt" ("Id", "Value__c", "_sfsync_synced_at", "_sfsync_deleted", "_sfsync_deleted_at")
+SELECT s."Id", s."Value__c", w."_sfsync_synced_at", w."_sfsync_deleted", w."_sfsync_deleted_at"
+FROM "_sfsync_work" AS w JOIN "salesforce_staging"."Setting__mdt" AS s ON s."_sfsync_batch_id" = $1 AND s."_sfsync_seq" = w."_sfsync_seq"
+-- args: $1=batch_id;
 
 -- step full-refresh (result 2)
 UPDATE "salesforce"."Setting__mdt" AS f SET "_sfsync_deleted" = TRUE, "_sfsync_deleted_at" = $2, "_sfsync_synced_at" = $3 WHERE NOT f."_sfsync_deleted" AND NOT EXISTS (SELECT 1 FROM "salesforce_staging"."Setting__mdt" AS s WHERE s."_sfsync_batch_id" = $1 AND s."Id" = f."Id")

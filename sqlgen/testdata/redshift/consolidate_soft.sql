@@ -1,24 +1,12 @@
 -- step work (result 0)
 CREATE TEMP TABLE "_sfsync_work" AS SELECT s."Id",
-  s."Group",
-  s."select",
-  s."MixedCase__c",
-  s."Say ""Hi""__c",
-  s."x'; DROP TABLE t; --",
-  s."Amount__c",
-  s."Ratio__c",
-  s."Count__c",
-  s."Due__c",
-  s."At__c",
-  s."LLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLL__c",
-  s."SystemModstamp",
-  s."IsDeleted",
+  s."_sfsync_seq",
   CAST($2 AS TIMESTAMPTZ) AS "_sfsync_synced_at",
   COALESCE(s."IsDeleted", FALSE) AS "_sfsync_deleted",
   CASE WHEN COALESCE(s."IsDeleted", FALSE) THEN COALESCE(s."SystemModstamp", CAST($3 AS TIMESTAMPTZ)) END AS "_sfsync_deleted_at",
   f."Id" IS NOT NULL AS "_sfsync_prev_exists",
   f."_sfsync_deleted" AS "_sfsync_prev_deleted"
-FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY "Id" ORDER BY "SystemModstamp" DESC NULLS LAST, "_sfsync_seq" DESC) AS "_sfsync_rn" FROM "salesforce_staging"."Order" WHERE "_sfsync_batch_id" = $1) AS s
+FROM (SELECT "Id", "_sfsync_seq", "SystemModstamp", "IsDeleted", ROW_NUMBER() OVER (PARTITION BY "Id" ORDER BY "SystemModstamp" DESC NULLS LAST, "_sfsync_seq" DESC) AS "_sfsync_rn" FROM "salesforce_staging"."Order" WHERE "_sfsync_batch_id" = $1) AS s
 LEFT JOIN "salesforce"."Order" AS f ON f."Id" = s."Id"
 WHERE s."_sfsync_rn" = 1 AND NOT COALESCE(f."SystemModstamp" > s."SystemModstamp", FALSE)
 -- args: $1=batch_id, $2=now, $3=extracted_at;
@@ -31,7 +19,9 @@ DELETE FROM "salesforce"."Order" WHERE "Id" IN (SELECT "Id" FROM "_sfsync_work")
 
 -- step upsert-insert (result 0)
 INSERT INTO "salesforce"."Order" ("Id", "Group", "select", "MixedCase__c", "Say ""Hi""__c", "x'; DROP TABLE t; --", "Amount__c", "Ratio__c", "Count__c", "Due__c", "At__c", "LLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLL__c", "SystemModstamp", "IsDeleted", "_sfsync_synced_at", "_sfsync_deleted", "_sfsync_deleted_at")
-SELECT w."Id", w."Group", w."select", w."MixedCase__c", w."Say ""Hi""__c", w."x'; DROP TABLE t; --", w."Amount__c", w."Ratio__c", w."Count__c", w."Due__c", w."At__c", w."LLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLL__c", w."SystemModstamp", w."IsDeleted", w."_sfsync_synced_at", w."_sfsync_deleted", w."_sfsync_deleted_at" FROM "_sfsync_work" AS w;
+SELECT s."Id", s."Group", s."select", s."MixedCase__c", s."Say ""Hi""__c", s."x'; DROP TABLE t; --", s."Amount__c", s."Ratio__c", s."Count__c", s."Due__c", s."At__c", s."LLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLL__c", s."SystemModstamp", s."IsDeleted", w."_sfsync_synced_at", w."_sfsync_deleted", w."_sfsync_deleted_at"
+FROM "_sfsync_work" AS w JOIN "salesforce_staging"."Order" AS s ON s."_sfsync_batch_id" = $1 AND s."_sfsync_seq" = w."_sfsync_seq"
+-- args: $1=batch_id;
 
 -- step register-object (result 0)
 INSERT INTO "_sfsync"."objects" ("object", "cursor_field", "created_at", "updated_at")
