@@ -33,33 +33,9 @@ func (s *Server) handleBulkResults(w http.ResponseWriter, r *http.Request, c *ca
 	delim, crlf := j.delim, j.crlf
 	s.jobs.mu.Unlock()
 
-	if info.APIVersion != c.version {
-		writeError(w, http.StatusConflict, "INVALIDJOB",
-			"Job "+info.ID+" was created with API version "+info.APIVersion+"; fetch its results with that version")
+	offset, size, ok := s.resultSpan(w, r, c.version, info, len(rows))
+	if !ok {
 		return
-	}
-	if info.State != jobComplete {
-		writeError(w, http.StatusBadRequest, "JOB_NOT_COMPLETE",
-			"Job "+info.ID+" is "+info.State+": can only download query results of successfully completed bulk job")
-		return
-	}
-	size := s.opts.BulkPageSize
-	if v := r.URL.Query().Get("maxRecords"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 {
-			writeError(w, http.StatusBadRequest, "INVALIDJOB", "maxRecords must be a positive whole number, not '"+v+"'")
-			return
-		}
-		size = n
-	}
-	offset := 0
-	if loc := r.URL.Query().Get("locator"); loc != "" {
-		n, ok := parseLocator(loc)
-		if !ok || n <= 0 || n >= len(rows) {
-			writeError(w, http.StatusBadRequest, "INVALID_QUERY_LOCATOR", "invalid query locator")
-			return
-		}
-		offset = n
 	}
 	end := min(offset+size, len(rows))
 	next := "null"
@@ -242,4 +218,40 @@ func appendCSVValue(b []byte, k valueKind, v any) []byte {
 		return appendCSVNum(b, k, x.UnixMilli())
 	}
 	return append(b, '"', '"')
+}
+
+// resultSpan checks that a job's results may be read (same API version,
+// job complete) and reads the page a request asks for: its first record
+// (the locator; 0 without one) and its size (maxRecords, else the
+// emulator's page size). It answers the request itself with the
+// documented error and reports false when the request is refused.
+func (s *Server) resultSpan(w http.ResponseWriter, r *http.Request, version string, info JobInfo, total int) (offset, size int, ok bool) {
+	if info.APIVersion != version {
+		writeError(w, http.StatusConflict, "INVALIDJOB",
+			"Job "+info.ID+" was created with API version "+info.APIVersion+"; fetch its results with that version")
+		return 0, 0, false
+	}
+	if info.State != jobComplete {
+		writeError(w, http.StatusBadRequest, "JOB_NOT_COMPLETE",
+			"Job "+info.ID+" is "+info.State+": can only download query results of successfully completed bulk job")
+		return 0, 0, false
+	}
+	size = s.opts.BulkPageSize
+	if v := r.URL.Query().Get("maxRecords"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			writeError(w, http.StatusBadRequest, "INVALIDJOB", "maxRecords must be a positive whole number, not '"+v+"'")
+			return 0, 0, false
+		}
+		size = n
+	}
+	if loc := r.URL.Query().Get("locator"); loc != "" {
+		n, ok := parseLocator(loc)
+		if !ok || n <= 0 || n >= total {
+			writeError(w, http.StatusBadRequest, "INVALID_QUERY_LOCATOR", "invalid query locator")
+			return 0, 0, false
+		}
+		offset = n
+	}
+	return offset, size, true
 }

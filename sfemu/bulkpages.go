@@ -49,33 +49,9 @@ func (s *Server) handleBulkResultPages(w http.ResponseWriter, r *http.Request, c
 	info, total := j.info, len(j.rows)
 	s.jobs.mu.Unlock()
 
-	if info.APIVersion != c.version {
-		writeError(w, http.StatusConflict, "INVALIDJOB",
-			"Job "+info.ID+" was created with API version "+info.APIVersion+"; fetch its results with that version")
+	offset, size, ok := s.resultSpan(w, r, c.version, info, total)
+	if !ok {
 		return
-	}
-	if info.State != jobComplete {
-		writeError(w, http.StatusBadRequest, "JOB_NOT_COMPLETE",
-			"Job "+info.ID+" is "+info.State+": can only download query results of successfully completed bulk job")
-		return
-	}
-	size := s.opts.BulkPageSize
-	if v := r.URL.Query().Get("maxRecords"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 {
-			writeError(w, http.StatusBadRequest, "INVALIDJOB", "maxRecords must be a positive whole number, not '"+v+"'")
-			return
-		}
-		size = n
-	}
-	offset := 0
-	if loc := r.URL.Query().Get("locator"); loc != "" {
-		n, ok := parseLocator(loc)
-		if !ok || n <= 0 || n >= total {
-			writeError(w, http.StatusBadRequest, "INVALID_QUERY_LOCATOR", "invalid query locator")
-			return
-		}
-		offset = n
 	}
 	base := "/services/data/v" + c.version + "/jobs/query/" + info.ID
 	out := resultPagesWire{ResultPages: []resultPageWire{}}
