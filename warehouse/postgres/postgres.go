@@ -557,9 +557,3 @@ func nullTime(t time.Time) any {
 	return t.UTC()
 }
 
-func nullString(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
-}

@@ -10,7 +10,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/sfsync/sfsync"
-	"github.com/sfsync/sfsync/sqlgen"
 	"github.com/sfsync/sfsync/warehouse/sqlstore"
 )
 
@@ -142,35 +141,9 @@ func (w *Warehouse) SaveRun(ctx context.Context, r sfsync.Run) error {
 }
 
 func (w *Warehouse) saveRun(ctx context.Context, r sfsync.Run) error {
-	if r.ID == "" {
-		return errors.New("the run has no id")
-	}
-	if r.Object == "" {
-		return errors.New("the run has no object")
-	}
-	status := r.Status
-	if status == "" {
-		status = sfsync.RunRunning
-	}
-	vals := map[sqlgen.Arg]any{
-		sqlgen.ArgRunID:            r.ID,
-		sqlgen.ArgObject:           r.Object,
-		sqlgen.ArgRunFull:          r.Full,
-		sqlgen.ArgRunStartedAt:     nullTime(r.StartedAt),
-		sqlgen.ArgRunFinishedAt:    nullTime(r.FinishedAt),
-		sqlgen.ArgRunStatus:        string(status),
-		sqlgen.ArgRunReason:        nullString(r.Reason),
-		sqlgen.ArgRunError:         nullString(r.Error),
-		sqlgen.ArgRunWindowFrom:    nullTime(r.WindowFrom),
-		sqlgen.ArgRunWindowTo:      nullTime(r.WindowTo),
-		sqlgen.ArgRunCursorBefore:  nullTime(r.CursorBefore),
-		sqlgen.ArgRunCursorAfter:   nullTime(r.CursorAfter),
-		sqlgen.ArgRunRowsExtracted: r.RowsExtracted,
-		sqlgen.ArgRunRowsUpserted:  r.RowsUpserted,
-		sqlgen.ArgRunRowsDeleted:   r.RowsDeleted,
-		sqlgen.ArgRunAPICalls:      r.APICalls,
-		sqlgen.ArgRunBulkJobs:      r.BulkJobs,
-		sqlgen.ArgNow:              w.now(),
+	vals, err := sqlstore.RunArgs(r, w.now())
+	if err != nil {
+		return err
 	}
 	return w.inTx(ctx, func(tx pgx.Tx) error {
 		upd := w.dialect.UpdateRun(w.layout)

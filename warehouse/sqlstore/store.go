@@ -340,3 +340,38 @@ func TimeOf(t sql.NullTime) time.Time {
 	}
 	return t.Time.UTC()
 }
+
+// RunArgs validates a run record and binds it for sqlgen's run statements
+// (InsertRun, UpdateRun), stamped now. A run without a status is running.
+func RunArgs(r sfsync.Run, now time.Time) (map[sqlgen.Arg]any, error) {
+	if r.ID == "" {
+		return nil, errors.New("the run has no id")
+	}
+	if r.Object == "" {
+		return nil, errors.New("the run has no object")
+	}
+	status := r.Status
+	if status == "" {
+		status = sfsync.RunRunning
+	}
+	return map[sqlgen.Arg]any{
+		sqlgen.ArgRunID:            r.ID,
+		sqlgen.ArgObject:           r.Object,
+		sqlgen.ArgRunFull:          r.Full,
+		sqlgen.ArgRunStartedAt:     NullTime(r.StartedAt),
+		sqlgen.ArgRunFinishedAt:    NullTime(r.FinishedAt),
+		sqlgen.ArgRunStatus:        string(status),
+		sqlgen.ArgRunReason:        NullString(r.Reason),
+		sqlgen.ArgRunError:         NullString(r.Error),
+		sqlgen.ArgRunWindowFrom:    NullTime(r.WindowFrom),
+		sqlgen.ArgRunWindowTo:      NullTime(r.WindowTo),
+		sqlgen.ArgRunCursorBefore:  NullTime(r.CursorBefore),
+		sqlgen.ArgRunCursorAfter:   NullTime(r.CursorAfter),
+		sqlgen.ArgRunRowsExtracted: r.RowsExtracted,
+		sqlgen.ArgRunRowsUpserted:  r.RowsUpserted,
+		sqlgen.ArgRunRowsDeleted:   r.RowsDeleted,
+		sqlgen.ArgRunAPICalls:      r.APICalls,
+		sqlgen.ArgRunBulkJobs:      r.BulkJobs,
+		sqlgen.ArgNow:              now,
+	}, nil
+}
