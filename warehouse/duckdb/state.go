@@ -162,7 +162,6 @@ func (w *Warehouse) saveRun(ctx context.Context, r sfsync.Run) error {
 	})
 }
 
-
 // DuplicateIDs counts the Ids that appear more than once in the object's
 // final table. Consolidation keeps it at 0; tests and checks assert that.
 func (w *Warehouse) DuplicateIDs(ctx context.Context, object string) (int64, error) {

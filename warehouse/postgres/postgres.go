@@ -556,4 +556,3 @@ func nullTime(t time.Time) any {
 	}
 	return t.UTC()
 }
-
