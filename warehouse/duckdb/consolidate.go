@@ -10,6 +10,7 @@ import (
 
 	"github.com/sfsync/sfsync"
 	"github.com/sfsync/sfsync/sqlgen"
+	"github.com/sfsync/sfsync/warehouse/sqlstore"
 )
 
 // Consolidate merges a closed batch into t's final table and stores the
@@ -90,53 +91,10 @@ func (w *Warehouse) consolidate(ctx context.Context, t sfsync.Table, c sfsync.Co
 	}
 
 	now := w.now()
-	extracted := c.Batch.ExtractedAt
-	if extracted.IsZero() {
-		extracted = now
-	}
-	vals := map[sqlgen.Arg]any{
-		sqlgen.ArgBatchID:     c.Batch.ID,
-		sqlgen.ArgObject:      t.Object,
-		sqlgen.ArgNow:         now,
-		sqlgen.ArgExtractedAt: extracted.UTC(),
-		sqlgen.ArgCursorField: t.CursorField,
-		sqlgen.ArgCursorTime:  nullTime(c.Cursor.Time),
-		sqlgen.ArgDeleteMode:  string(c.Mode),
-		sqlgen.ArgFullRefresh: c.FullRefresh,
-	}
+	vals := sqlstore.ConsolidationArgs(t, c, now)
 	start := time.Now()
-	for _, s := range steps {
-		stepStart := time.Now()
-		if w.failAt != nil {
-			if err := w.failAt(s.Name); err != nil {
-				return res, fmt.Errorf("%s: %w", s.Name, err)
-			}
-		}
-		args, err := s.Bind(vals)
-		if err != nil {
-			return res, fmt.Errorf("%s: %w", s.Name, err)
-		}
-		switch s.Result {
-		case sqlgen.ResultCounts:
-			if err := tx.QueryRowContext(ctx, s.SQL, args...).Scan(&res.Upserted, &res.Deleted); err != nil {
-				return res, fmt.Errorf("%s: %w", s.Name, err)
-			}
-		default:
-			r, err := tx.ExecContext(ctx, s.SQL, args...)
-			if err != nil {
-				return res, fmt.Errorf("%s: %w", s.Name, err)
-			}
-			if s.Result == sqlgen.ResultDeleted {
-				n, err := r.RowsAffected()
-				if err != nil {
-					return res, fmt.Errorf("%s: %w", s.Name, err)
-				}
-				res.Deleted += n
-			}
-		}
-		vals[sqlgen.ArgUpserted] = res.Upserted
-		vals[sqlgen.ArgDeleted] = res.Deleted
-		w.log.Debug("consolidate step", "object", t.Object, "step", s.Name, "took", time.Since(stepStart))
+	if err := sqlstore.RunSteps(ctx, duckSteps{tx}, t.Object, steps, vals, &res, w.failAt, w.log); err != nil {
+		return res, err
 	}
 	if w.failAt != nil {
 		if err := w.failAt("commit"); err != nil {
@@ -238,4 +196,20 @@ func (w *Warehouse) checkpoint(ctx context.Context) {
 		return
 	}
 	w.log.Debug("checkpoint", "took", time.Since(start))
+}
+
+// duckSteps runs consolidation steps in a txn.
+type duckSteps struct{ tx *txn }
+
+func (d duckSteps) Exec(ctx context.Context, sql string, args []any) (int64, error) {
+	r, err := d.tx.ExecContext(ctx, sql, args...)
+	if err != nil {
+		return 0, err
+	}
+	return r.RowsAffected()
+}
+
+func (d duckSteps) Counts(ctx context.Context, sql string, args []any) (upserted, deleted int64, err error) {
+	err = d.tx.QueryRowContext(ctx, sql, args...).Scan(&upserted, &deleted)
+	return upserted, deleted, err
 }

@@ -389,14 +389,6 @@ type execer interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// nullTime binds a zero time as NULL.
-func nullTime(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return t.UTC()
-}
-
 // timeOf reads a nullable time as UTC, NULL as the zero time.
 func timeOf(t sql.NullTime) time.Time {
 	if !t.Valid {

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/sfsync/sfsync"
 	"github.com/sfsync/sfsync/sqlgen"
+	"github.com/sfsync/sfsync/warehouse/sqlstore"
 )
 
 // Consolidate merges a closed batch into t's final table and stores the
@@ -112,49 +113,10 @@ func (w *Warehouse) consolidate(ctx context.Context, t sfsync.Table, c sfsync.Co
 		return res, err
 	}
 
-	extracted := c.Batch.ExtractedAt
-	if extracted.IsZero() {
-		extracted = now
-	}
-	vals := map[sqlgen.Arg]any{
-		sqlgen.ArgBatchID:     c.Batch.ID,
-		sqlgen.ArgObject:      t.Object,
-		sqlgen.ArgNow:         now,
-		sqlgen.ArgExtractedAt: extracted.UTC(),
-		sqlgen.ArgCursorField: t.CursorField,
-		sqlgen.ArgCursorTime:  nullTime(c.Cursor.Time),
-		sqlgen.ArgDeleteMode:  string(c.Mode),
-		sqlgen.ArgFullRefresh: c.FullRefresh,
-	}
+	vals := sqlstore.ConsolidationArgs(t, c, now)
 	start := time.Now()
-	for _, s := range steps {
-		stepStart := time.Now()
-		if w.failAt != nil {
-			if err := w.failAt(s.Name); err != nil {
-				return res, fmt.Errorf("%s: %w", s.Name, err)
-			}
-		}
-		args, err := s.Bind(vals)
-		if err != nil {
-			return res, fmt.Errorf("%s: %w", s.Name, err)
-		}
-		switch s.Result {
-		case sqlgen.ResultCounts:
-			if err := tx.QueryRow(ctx, s.SQL, args...).Scan(&res.Upserted, &res.Deleted); err != nil {
-				return res, fmt.Errorf("%s: %w", s.Name, err)
-			}
-		default:
-			tag, err := tx.Exec(ctx, s.SQL, args...)
-			if err != nil {
-				return res, fmt.Errorf("%s: %w", s.Name, err)
-			}
-			if s.Result == sqlgen.ResultDeleted {
-				res.Deleted += tag.RowsAffected()
-			}
-		}
-		vals[sqlgen.ArgUpserted] = res.Upserted
-		vals[sqlgen.ArgDeleted] = res.Deleted
-		w.log.Debug("consolidate step", "object", t.Object, "step", s.Name, "took", time.Since(stepStart))
+	if err := sqlstore.RunSteps(ctx, pgSteps{tx}, t.Object, steps, vals, &res, w.failAt, w.log); err != nil {
+		return res, err
 	}
 	if w.failAt != nil {
 		if err := w.failAt("commit"); err != nil {
@@ -297,4 +259,17 @@ func (w *Warehouse) truncateStaging(ctx context.Context, tx pgx.Tx, object strin
 		return false, err
 	}
 	return true, nil
+}
+
+// pgSteps runs consolidation steps in a pgx transaction.
+type pgSteps struct{ tx pgx.Tx }
+
+func (p pgSteps) Exec(ctx context.Context, sql string, args []any) (int64, error) {
+	tag, err := p.tx.Exec(ctx, sql, args...)
+	return tag.RowsAffected(), err
+}
+
+func (p pgSteps) Counts(ctx context.Context, sql string, args []any) (upserted, deleted int64, err error) {
+	err = p.tx.QueryRow(ctx, sql, args...).Scan(&upserted, &deleted)
+	return upserted, deleted, err
 }
