@@ -36,57 +36,25 @@ func (w *Warehouse) Cursor(ctx context.Context, object string) (sfsync.Cursor, e
 }
 
 func (w *Warehouse) cursor(ctx context.Context, q execer, object string) (sfsync.Cursor, error) {
-	obj := w.dialect.SelectObject(w.layout)
-	var field sql.NullString
-	var cursor sql.NullTime
-	err := q.QueryRowContext(ctx, obj.SQL, object).Scan(&field, &cursor)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return sfsync.Cursor{}, nil
-	case err != nil:
-		return sfsync.Cursor{}, err
-	}
-	return sfsync.Cursor{Field: field.String, Time: timeOf(cursor)}, nil
+	return sqlstore.ReadCursor(ctx, rows(q), w.dialect, w.layout, object)
 }
 
 func (w *Warehouse) state(ctx context.Context, q execer, object string) (sfsync.ObjectState, error) {
-	st := sfsync.ObjectState{Object: object}
-	var err error
-	if st.Cursor, err = w.cursor(ctx, q, object); err != nil {
-		return st, fmt.Errorf("read cursor: %w", err)
-	}
-
 	cols, err := w.columns(ctx, q, w.layout.Final, object)
 	if err != nil {
-		return st, err
+		return sfsync.ObjectState{Object: object}, err
 	}
-	if len(cols) > 0 {
-		live, err := w.dialect.CountLive(w.layout, object)
-		if err != nil {
-			return st, err
-		}
-		if err := q.QueryRowContext(ctx, live.SQL).Scan(&st.Rows); err != nil {
-			return st, fmt.Errorf("count rows: %w", err)
-		}
-	}
+	return sqlstore.ReadState(ctx, rows(q), w.dialect, w.layout, object, len(cols) > 0)
+}
 
-	last := w.dialect.SelectLastRun(w.layout)
-	run, err := sqlstore.ScanRun(q.QueryRowContext(ctx, last.SQL, object))
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-	case err != nil:
-		return st, fmt.Errorf("read last run: %w", err)
-	default:
-		st.LastRun = &run
+// rows runs single-row queries on q for sqlstore.
+func rows(q execer) sqlstore.Rows {
+	return sqlstore.Rows{
+		Row: func(ctx context.Context, s string, args ...any) sqlstore.Scanner {
+			return q.QueryRowContext(ctx, s, args...)
+		},
+		NoRows: func(err error) bool { return errors.Is(err, sql.ErrNoRows) },
 	}
-
-	ok := w.dialect.SelectLastSuccess(w.layout)
-	var success sql.NullTime
-	if err := q.QueryRowContext(ctx, ok.SQL, object).Scan(&success); err != nil {
-		return st, fmt.Errorf("read last success: %w", err)
-	}
-	st.LastSuccess = timeOf(success)
-	return st, nil
 }
 
 // States returns the state of every object the control tables know (it

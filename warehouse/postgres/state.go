@@ -35,57 +35,25 @@ func (w *Warehouse) Cursor(ctx context.Context, object string) (sfsync.Cursor, e
 }
 
 func (w *Warehouse) cursor(ctx context.Context, q querier, object string) (sfsync.Cursor, error) {
-	obj := w.dialect.SelectObject(w.layout)
-	var field *string
-	var cursor *time.Time
-	err := q.QueryRow(ctx, obj.SQL, object).Scan(&field, &cursor)
-	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-		return sfsync.Cursor{}, nil
-	case err != nil:
-		return sfsync.Cursor{}, err
-	}
-	return sfsync.Cursor{Field: deref(field), Time: timeOf(cursor)}, nil
+	return sqlstore.ReadCursor(ctx, rows(q), w.dialect, w.layout, object)
 }
 
 func (w *Warehouse) state(ctx context.Context, q querier, object string) (sfsync.ObjectState, error) {
-	st := sfsync.ObjectState{Object: object}
-	var err error
-	if st.Cursor, err = w.cursor(ctx, q, object); err != nil {
-		return st, fmt.Errorf("read cursor: %w", err)
-	}
-
 	cols, err := w.columns(ctx, q, w.layout.Final, object)
 	if err != nil {
-		return st, err
+		return sfsync.ObjectState{Object: object}, err
 	}
-	if len(cols) > 0 {
-		live, err := w.dialect.CountLive(w.layout, object)
-		if err != nil {
-			return st, err
-		}
-		if err := q.QueryRow(ctx, live.SQL).Scan(&st.Rows); err != nil {
-			return st, fmt.Errorf("count rows: %w", err)
-		}
-	}
+	return sqlstore.ReadState(ctx, rows(q), w.dialect, w.layout, object, len(cols) > 0)
+}
 
-	last := w.dialect.SelectLastRun(w.layout)
-	run, err := sqlstore.ScanRun(q.QueryRow(ctx, last.SQL, object))
-	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-	case err != nil:
-		return st, fmt.Errorf("read last run: %w", err)
-	default:
-		st.LastRun = &run
+// rows runs single-row queries on q for sqlstore.
+func rows(q querier) sqlstore.Rows {
+	return sqlstore.Rows{
+		Row: func(ctx context.Context, s string, args ...any) sqlstore.Scanner {
+			return q.QueryRow(ctx, s, args...)
+		},
+		NoRows: func(err error) bool { return errors.Is(err, pgx.ErrNoRows) },
 	}
-
-	ok := w.dialect.SelectLastSuccess(w.layout)
-	var success *time.Time
-	if err := q.QueryRow(ctx, ok.SQL, object).Scan(&success); err != nil {
-		return st, fmt.Errorf("read last success: %w", err)
-	}
-	st.LastSuccess = timeOf(success)
-	return st, nil
 }
 
 // States returns the state of every object the control tables know (it
@@ -116,20 +84,6 @@ func (w *Warehouse) States(ctx context.Context) ([]sfsync.ObjectState, error) {
 		return nil, w.opError("read states", err)
 	}
 	return out, nil
-}
-
-func timeOf(t *time.Time) time.Time {
-	if t == nil {
-		return time.Time{}
-	}
-	return t.UTC()
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }
 
 // SaveRun inserts or updates the run's record, by run id.
