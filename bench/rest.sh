@@ -4,14 +4,38 @@
 # 10,000 changes. BULK_THRESHOLD=1 extracts through Bulk API 2.0 instead of
 # REST. MEMORY_LIMIT (e.g. 128MB; sfsync's default is 256MB), THREADS and
 # BATCH_ROWS tune the run.
+# WAREHOUSE=postgres syncs into a new PostgreSQL database instead: PG_DSN
+# names the server's maintenance database (default: the local server); the
+# benchmark creates sfsync_bench_<pid> there and drops it at the end (the
+# server's memory is not in the peak RSS).
 # Prints one markdown table row per run. Usage: bench/rest.sh [N] [CHANGES]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-1000000}
 CHANGES=${2:-10000}
 PORT=${PORT:-18080}
+WAREHOUSE=${WAREHOUSE:-duckdb}
 work=$(mktemp -d)
-trap 'kill $emu_pid 2>/dev/null || true; rm -rf "$work"' EXIT
+dsn=
+cleanup() {
+  kill "$emu_pid" 2>/dev/null || true
+  [ -z "$dsn" ] || psql -q "$PG_DSN" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+if [ "$WAREHOUSE" = postgres ]; then
+  PG_DSN=${PG_DSN:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}
+  DB=sfsync_bench_$$
+  psql -q "$PG_DSN" -c "CREATE DATABASE $DB" >/dev/null
+  dsn=$(sed -E "s#/[^/?]*(\?|$)#/$DB\1#" <<<"$PG_DSN")
+  warehouse="  type: postgres
+  dsn: \${SFSYNC_BENCH_DSN}"
+else
+  warehouse="  path: $work/bench.duckdb${MEMORY_LIMIT:+
+  memory_limit: $MEMORY_LIMIT}${THREADS:+
+  threads: $THREADS}"
+fi
 
 go build -o "$work/sfsync" ./cmd/sfsync
 "$work/sfsync" emulate --addr 127.0.0.1:$PORT --records "Account=$N,User=20" --seed 1 >"$work/emu.log" 2>&1 &
@@ -30,9 +54,7 @@ salesforce:
   username: admin@emulator.example
   password: emulator-password
 warehouse:
-  path: $work/bench.duckdb
-${MEMORY_LIMIT:+  memory_limit: $MEMORY_LIMIT}
-${THREADS:+  threads: $THREADS}
+$warehouse
 sync:
   lookback: 5m
   batch_rows: ${BATCH_ROWS:-100000}
@@ -54,7 +76,7 @@ calls() { curl -s "http://127.0.0.1:$PORT/_emulator/stats" | jq -r '.requests //
 run() {
   local label=$1 before after
   before=$(calls)
-  /usr/bin/time -f '%e %U %S %M' -o "$work/time" "$work/sfsync" --config "$work/sfsync.yaml" run --progress none --log-level warn >"$work/run.out"
+  SFSYNC_BENCH_DSN=$dsn /usr/bin/time -f '%e %U %S %M' -o "$work/time" "$work/sfsync" --config "$work/sfsync.yaml" run --progress none --log-level warn >"$work/run.out"
   after=$(calls)
   read -r wall user sys rss <"$work/time"
   local rows
