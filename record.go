@@ -38,6 +38,15 @@ func ParseDecimal(s string) (Decimal, error) {
 	if t == "" {
 		return "", fmt.Errorf("parse decimal %q: empty", s)
 	}
+	if d, ok := plainDecimal(t); ok {
+		return d, nil
+	}
+	return parseDecimalRat(s, t)
+}
+
+// parseDecimalRat is ParseDecimal for every input, through big.Rat; t is
+// s trimmed.
+func parseDecimalRat(s, t string) (Decimal, error) {
 	for _, c := range t {
 		if !(c >= '0' && c <= '9' || c == '.' || c == '-' || c == '+' || c == 'e' || c == 'E') {
 			return "", fmt.Errorf("parse decimal %q: invalid character %q", s, c)
@@ -48,6 +57,54 @@ func ParseDecimal(s string) (Decimal, error) {
 		return "", fmt.Errorf("parse decimal %q: not a number", s)
 	}
 	return DecimalFromRat(r)
+}
+
+// plainDecimal canonicalises the common form of a decimal, an optional
+// sign, digits and an optional fractional part of digits ("-1234.50"),
+// without big.Rat, and without allocating when t is canonical already.
+// ok is false for any other form, which ParseDecimal then parses slowly.
+func plainDecimal(t string) (d Decimal, ok bool) {
+	digits := t
+	neg := false
+	switch digits[0] {
+	case '-':
+		neg, digits = true, digits[1:]
+	case '+':
+		digits = digits[1:]
+	}
+	whole, frac, dot := strings.Cut(digits, ".")
+	if whole == "" || dot && frac == "" {
+		return "", false
+	}
+	for i := 0; i < len(whole); i++ {
+		if whole[i] < '0' || whole[i] > '9' {
+			return "", false
+		}
+	}
+	for i := 0; i < len(frac); i++ {
+		if frac[i] < '0' || frac[i] > '9' {
+			return "", false
+		}
+	}
+	w := strings.TrimLeft(whole, "0")
+	if w == "" {
+		w = "0"
+	}
+	f := strings.TrimRight(frac, "0")
+	if w == "0" && f == "" {
+		return "0", true
+	}
+	if w == whole && f == frac && (!dot || f != "") && t[0] != '+' {
+		return Decimal(t), true // canonical already
+	}
+	out := w
+	if f != "" {
+		out += "." + f
+	}
+	if neg {
+		out = "-" + out
+	}
+	return Decimal(out), true
 }
 
 // DecimalFromRat renders r as a Decimal; it fails when r has no finite

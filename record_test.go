@@ -198,3 +198,32 @@ func FuzzScaledFast(f *testing.F) {
 		}
 	})
 }
+
+// TestPlainDecimalMatchesRat checks the fast path of ParseDecimal against
+// the big.Rat one on plain decimals of every shape it takes.
+func TestPlainDecimalMatchesRat(t *testing.T) {
+	var inputs []string
+	for _, sign := range []string{"", "-", "+"} {
+		for _, whole := range []string{"0", "00", "7", "007", "1234567890123456789012345", "100"} {
+			for _, frac := range []string{"", ".0", ".5", ".50", ".000", ".0001", ".123456789012345678901"} {
+				inputs = append(inputs, sign+whole+frac)
+			}
+		}
+	}
+	for _, in := range inputs {
+		fast, ok := plainDecimal(in)
+		if !ok {
+			t.Errorf("plainDecimal(%q) declined a plain decimal", in)
+			continue
+		}
+		slow, err := parseDecimalRat(in, in)
+		if err != nil || fast != slow {
+			t.Errorf("plainDecimal(%q) = %q; big.Rat gives %q, %v", in, fast, slow, err)
+		}
+	}
+	for _, in := range []string{"1e5", ".5", "5.", "-", "+", "1.2.3", "1-2", "0x10", "1_000"} {
+		if d, ok := plainDecimal(in); ok {
+			t.Errorf("plainDecimal(%q) = %q; want it left to the slow path", in, d)
+		}
+	}
+}

@@ -64,6 +64,12 @@ type Consolidation struct {
 	FullRefresh bool
 	// Cursor is stored for the object in the same transaction.
 	Cursor Cursor
+	// DropStaged deletes the batch's staged rows in the same transaction,
+	// for runs that keep no staging for replay: staging then holds about
+	// one batch instead of growing with the run, and no later cleanup
+	// has to find them. The batch's record stays, so a replay is still
+	// recognised.
+	DropStaged bool
 }
 
 // Cursor is how far an object is replicated: every record whose cursor field

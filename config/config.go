@@ -115,7 +115,8 @@ type Warehouse struct {
 	// password, so it is a Secret.
 	DSN sfsync.Secret `yaml:"dsn,omitempty" json:"dsn,omitempty"`
 	// MemoryLimit caps the memory DuckDB manages ("512MB", "50%"); ""
-	// is sfsync's default, duckdb.DefaultMemoryLimit (duckdb).
+	// is sfsync's default, duckdb.DefaultMemoryPerObject for each object
+	// replicated at once (duckdb).
 	MemoryLimit string `yaml:"memory_limit,omitempty" json:"memory_limit,omitempty"`
 	// Threads caps DuckDB's worker threads; 0 means one per core (duckdb).
 	Threads int `yaml:"threads,omitempty" json:"threads,omitempty"`

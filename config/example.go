@@ -54,7 +54,8 @@ warehouse:
   # 65535 bytes in Redshift) is cleaned and recorded, or rejects the batch.
   # text: clean
   # duckdb: the memory DuckDB may manage (cache and query memory; it spills
-  # to disk beyond it) and its worker threads (defaults: 256MB, one per core).
+  # to disk beyond it) and its worker threads (defaults: 128MB for each object
+  # replicated at once, one thread per core).
   # memory_limit: 256MB
   # threads: 2
 

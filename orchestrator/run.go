@@ -43,6 +43,20 @@ func (r *Runner) runOne(ctx context.Context, sess *Session, o *object, full bool
 			why = errLeaseLost.Error()
 		}
 		log.Warn("run interrupted", "run_id", run.ID, "reason", why)
+		if run.Status != sfsync.RunComplete {
+			// Say why in the run's record rather than "context canceled".
+			msg := "interrupted: " + why + "; the next run resumes from the last committed batch"
+			if run.Status == sfsync.RunPartial {
+				run.Reason = msg
+			} else {
+				run.Error = msg
+			}
+			saveCtx, cancelSave := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			if err := sess.Warehouse.SaveRun(saveCtx, run); err != nil {
+				log.Warn("record run", "run_id", run.ID, "err", err)
+			}
+			cancelSave()
+		}
 		r.event(ctx, sess, o, Event{Kind: EventInterrupt, At: r.opts.Now()})
 		r.finishRun(ctx, sess, o, run, false)
 		return

@@ -98,7 +98,7 @@ func (o *objectRun) execute(ctx context.Context) error {
 	total, err := src.Count(ctx, w)
 	if err != nil {
 		if errors.Is(err, sfsync.ErrAPILimit) || ctx.Err() != nil {
-			return fmt.Errorf("count %s: %w", obj.Name, err)
+			return named(err, "count", obj.Name)
 		}
 		o.log.Warn("count failed; progress has no total", "err", err)
 		total = -1
@@ -197,7 +197,7 @@ func (o *objectRun) extract(ctx context.Context, w sfsync.Window) error {
 			queue[0] = cur
 			o.log.Warn("query locator invalid; restarting from the last committed point", "from", cur.From)
 		default:
-			return fmt.Errorf("extract %s: %w", o.table.Object, err)
+			return named(err, "extract", o.table.Object)
 		}
 	}
 	return nil
@@ -206,7 +206,12 @@ func (o *objectRun) extract(ctx context.Context, w sfsync.Window) error {
 // stage lands one page in the open batch and checkpoints when the batch is
 // full and the source has reported a checkpoint: every record before it has
 // been staged, so it is a safe, tie-safe cursor (the next window starts at
-// it, inclusive).
+// it, inclusive). Inside a Bulk job, whose records come in no order, no
+// page carries a checkpoint: the job's records form one batch. Splitting
+// it into batch_rows batches consolidated with the previous cursor was
+// measured slower (1M Accounts: 16.7 s and 23 s of CPU against 12.3 s and
+// 17.7 s) with a higher peak (282 MB against 247-267 MB): each
+// DELETE+INSERT consolidation probes the whole final table.
 func (o *objectRun) stage(ctx context.Context, p *sfsync.Page, lastSafe *time.Time) error {
 	// A checkpoint counts once the page's records are staged: a page that
 	// failed to stage must not be covered by a cursor the salvage after the
@@ -335,6 +340,7 @@ func (o *objectRun) consolidate(ctx context.Context, st sfsync.Stager, b sfsync.
 		Mode:        o.mode(),
 		FullRefresh: fullRefresh,
 		Cursor:      c,
+		DropStaged:  o.r.opts.StagingRetention == 0,
 	})
 	if err != nil {
 		o.mu.Lock()
@@ -411,4 +417,14 @@ func (o *objectRun) finish(err error) {
 	o.run.Status = sfsync.RunFailed
 	o.run.Error = msg
 	o.log.Error("failed", "err", msg)
+}
+
+// named prefixes err with the call and the object unless it names them
+// already, as the Salesforce client's errors do.
+func named(err error, call, object string) error {
+	prefix := call + " " + object + ": "
+	if strings.HasPrefix(err.Error(), prefix) {
+		return err
+	}
+	return fmt.Errorf("%s%w", prefix, err)
 }

@@ -40,6 +40,8 @@ type ConsolidateSpec struct {
 	// (a field removed from the object or from the selection). They are
 	// never written: upserted rows keep their values, new rows get NULL.
 	Retained []string
+	// DropStaged: the plan ends by deleting the batch's staged rows.
+	DropStaged bool
 }
 
 // Consolidate renders the plan that merges one staged batch into a final
@@ -75,6 +77,7 @@ type ConsolidateSpec struct {
 //     NULL or earlier ArgCursorTime keeps the stored one), mark the batch
 //     consolidated with the counts, drop the work table. The work table
 //     is created inside the transaction, so a failed plan leaves none.
+//  7. DropStaged only: delete the batch's staged rows.
 func (d Dialect) Consolidate(s ConsolidateSpec) ([]Step, error) {
 	if err := d.CheckLayout(s.Layout); err != nil {
 		return nil, err
@@ -164,6 +167,10 @@ func (d Dialect) Consolidate(s ConsolidateSpec) ([]Step, error) {
 	steps = append(steps, Step{Name: "store-cursor", Statement: d.StoreCursor(s.Layout)})
 	steps = append(steps, Step{Name: "mark-batch", Statement: d.MarkBatch(s.Layout)})
 	add("drop-work", nil, "DROP TABLE "+work, ResultNone)
+	if s.DropStaged {
+		p := &params{d: d}
+		add("drop-staged", p, fmt.Sprintf("DELETE FROM %s WHERE %s = %s", staging, d.Quote(sfsync.ColBatchID), p.of(ArgBatchID)), ResultNone)
+	}
 	return steps, nil
 }
 

@@ -192,6 +192,40 @@ func testCleanStaging(t *testing.T, h *harness) {
 	h.load(tbl, sfsync.DeleteSoft, acct{id: "001E", name: "after", mod: 4}.rec())
 }
 
+// testDropStaged: a consolidation asked to drop its batch's staged rows
+// deletes them in its transaction, after a full refresh has used them,
+// and leaves other batches' rows; a replay is still recognised.
+func testDropStaged(t *testing.T, h *harness) {
+	tbl := accountTable()
+	h.ensure(tbl)
+	kept := h.stage(tbl, acct{id: "001A", name: "Acme", mod: 1}.rec(), acct{id: "001B", name: "Globex", mod: 1}.rec())
+	h.consolidate(tbl, consolidation(tbl, kept, sfsync.DeleteSoft, false, at(1)))
+	// A full refresh without 001B: it is flagged deleted, then the batch's
+	// rows are dropped.
+	b := h.stage(tbl, acct{id: "001A", name: "Acme 2", mod: 2}.rec(), acct{id: "001C", name: "Initech", mod: 2}.rec())
+	c := consolidation(tbl, b, sfsync.DeleteSoft, true, at(2))
+	c.DropStaged = true
+	res := h.consolidate(tbl, c)
+	h.wantResult("consolidation dropping its rows", res, sfsync.ConsolidateResult{Staged: 2, Upserted: 2, Deleted: 1})
+	m, err := h.r.StagedRows(h.ctx, "Account")
+	if err != nil {
+		t.Fatalf("StagedRows: %v", err)
+	}
+	if diff := cmp.Diff(map[string]int64{kept.ID: 2}, m); diff != "" {
+		t.Errorf("staged rows after a consolidation dropping its own (-want +got):\n%s", diff)
+	}
+	before := h.rawRows("Account")
+	res = h.consolidate(tbl, c)
+	h.wantResult("replay of a dropped batch", res, sfsync.ConsolidateResult{Staged: 2, Replayed: true})
+	if diff := cmpRows(before, h.rawRows("Account")); diff != "" {
+		t.Errorf("a replay changed the final table (-before +after):\n%s", diff)
+	}
+	h.wantRows("Account",
+		acct{id: "001A", name: "Acme 2", mod: 2}.live(),
+		acct{id: "001B", name: "Globex", mod: 1}.row(b.ExtractedAt),
+		acct{id: "001C", name: "Initech", mod: 2}.live())
+}
+
 func testAbort(t *testing.T, h *harness) {
 	tbl := accountTable()
 	h.ensure(tbl)

@@ -112,6 +112,7 @@ func Run(t *testing.T, open func(t *testing.T) sfsync.Warehouse) {
 		{"Lock", testLock},
 		{"CursorNeverMovesBack", testCursor},
 		{"CleanStaging", testCleanStaging},
+		{"DropStaged", testDropStaged},
 		{"AbortDiscards", testAbort},
 		{"Runs", testRuns},
 		{"ConcurrentObjects", testConcurrentObjects},

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -40,6 +41,7 @@ type globals struct {
 	configPath string
 	logFormat  string
 	logLevel   string
+	cpuProfile string
 	stdout     io.Writer
 	stderr     io.Writer
 }
@@ -71,6 +73,29 @@ needed) or "sfsync init" to write a configuration file.`,
 	root.PersistentFlags().StringVarP(&g.configPath, "config", "c", "sfsync.yaml", "configuration file")
 	root.PersistentFlags().StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	root.PersistentFlags().StringVar(&g.cpuProfile, "cpu-profile", "", "write a CPU profile of the command to this file (go tool pprof reads it)")
+	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error {
+		if g.cpuProfile == "" {
+			return nil
+		}
+		f, err := os.Create(g.cpuProfile)
+		if err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			return fmt.Errorf("cpu profile %s: %w", g.cpuProfile, err)
+		}
+		// Stopped when the command returns, with or without an error
+		// (cobra skips post-run hooks after an error).
+		if run := cmd.RunE; run != nil {
+			cmd.RunE = func(cmd *cobra.Command, args []string) error {
+				defer stopProfile(f)
+				return run(cmd, args)
+			}
+		}
+		return nil
+	}
 	root.AddCommand(
 		newInitCmd(g),
 		newCheckCmd(g),
@@ -83,6 +108,15 @@ needed) or "sfsync init" to write a configuration file.`,
 		newSQLCmd(g),
 	)
 	return root
+}
+
+// stopProfile ends a CPU profile started by --cpu-profile, if any.
+func stopProfile(f *os.File) {
+	if f == nil {
+		return
+	}
+	pprof.StopCPUProfile()
+	f.Close()
 }
 
 func main() {

@@ -158,7 +158,24 @@ func duckdbOptions(cfg *config.Config, log *slog.Logger) duckdb.Options {
 		Logger:        log,
 		MemoryLimit:   cfg.Warehouse.MemoryLimit,
 		Threads:       cfg.Warehouse.Threads,
+		Parallelism:   objectsAtOnce(cfg),
 	}
+}
+
+// objectsAtOnce is how many objects a run replicates at once: the
+// configured parallelism, or fewer when the configuration names fewer
+// objects (and no glob that could match more).
+func objectsAtOnce(cfg *config.Config) int {
+	n := cfg.Sync.Parallelism
+	for _, o := range cfg.Objects {
+		if o.IsGlob() {
+			return n
+		}
+	}
+	if len(cfg.Objects) > 0 {
+		n = min(n, len(cfg.Objects))
+	}
+	return max(1, n)
 }
 
 // postgresOptions are the PostgreSQL warehouse's options from the

@@ -32,7 +32,11 @@ import (
 // the commit the database is checkpointed (best effort), so consolidated
 // batches leave memory as they go.
 func (w *Warehouse) Consolidate(ctx context.Context, t sfsync.Table, c sfsync.Consolidation) (sfsync.ConsolidateResult, error) {
-	res, err := w.consolidate(ctx, t, c)
+	var res sfsync.ConsolidateResult
+	err := w.withMemory(ctx, func() (err error) {
+		res, err = w.consolidate(ctx, t, c)
+		return err
+	})
 	if err != nil {
 		return sfsync.ConsolidateResult{}, fmt.Errorf("consolidate %s batch %s: %w", t.Object, c.Batch.ID, err)
 	}
@@ -57,7 +61,7 @@ func (w *Warehouse) consolidate(ctx context.Context, t sfsync.Table, c sfsync.Co
 	if len(final) == 0 {
 		return res, fmt.Errorf("no final table %s.%s; call EnsureTable first", w.layout.Final, t.Object)
 	}
-	spec := sqlgen.ConsolidateSpec{Layout: w.layout, Table: t, Mode: c.Mode, FullRefresh: c.FullRefresh}
+	spec := sqlgen.ConsolidateSpec{Layout: w.layout, Table: t, Mode: c.Mode, FullRefresh: c.FullRefresh, DropStaged: c.DropStaged}
 	for _, col := range final {
 		if !isFieldOrMeta(t, col.name) {
 			spec.Retained = append(spec.Retained, col.name)
@@ -107,6 +111,7 @@ func (w *Warehouse) consolidate(ctx context.Context, t sfsync.Table, c sfsync.Co
 	}
 	w.log.Debug("consolidate step", "object", t.Object, "step", "commit", "took", time.Since(commitStart))
 	w.checkpoint(ctx)
+	purgeLarge(res.Staged)
 	w.log.Debug("consolidated", "object", t.Object, "batch", c.Batch.ID, "rows", res.Staged,
 		"upserted", res.Upserted, "deleted", res.Deleted, "cursor", c.Cursor.Time, "took", time.Since(start))
 	return res, nil

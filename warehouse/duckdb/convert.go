@@ -3,12 +3,11 @@ package duckdb
 import (
 	"fmt"
 
-	duckdb "github.com/duckdb/duckdb-go/v2"
 	"github.com/sfsync/sfsync"
 )
 
-// converter turns a record value (see sfsync.Record) into what the
-// Appender writes to one column. nil stays nil.
+// converter turns a record value (see sfsync.Record) into a value of one
+// column's kind, checked to fit it. nil stays nil.
 type converter func(v any) (any, error)
 
 // newConverter converts values of field f into a column of type c. When c
@@ -29,11 +28,10 @@ func newConverter(f sfsync.Field, c colType) (converter, error) {
 			if err != nil || d == nil {
 				return d, err
 			}
-			n, err := d.(sfsync.Decimal).Scaled(p, s)
-			if err != nil {
+			if _, err := d.(sfsync.Decimal).Scaled(p, s); err != nil {
 				return nil, err
 			}
-			return duckdb.Decimal{Width: uint8(p), Scale: uint8(s), Value: n}, nil
+			return d, nil
 		}, nil
 	default:
 		return nil, fmt.Errorf("column type %s is not one sfsync writes", c.sql)

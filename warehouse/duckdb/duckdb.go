@@ -1,5 +1,5 @@
 // Package duckdb is the embedded DuckDB warehouse: final, staging and
-// control tables in one DuckDB file, loaded through the Appender and
+// control tables in one DuckDB file, loaded from a CSV spool by read_csv and
 // consolidated (DELETE+INSERT by Id), cursor included, in one transaction.
 //
 // Layout (schema names configurable):
@@ -69,23 +69,15 @@ type Options struct {
 	Threads int
 	// MemoryLimit caps the memory DuckDB manages ("4GB", "75%"): its
 	// block cache and the working memory of queries, which spill to disk
-	// beyond it. "" is DefaultMemoryLimit, not DuckDB's own default of 80%
-	// of RAM, which a replicator running next to other work should not
-	// claim: DuckDB keeps blocks cached up to its limit.
+	// beyond it. "" is DefaultMemoryPerObject times Parallelism, not
+	// DuckDB's own default of 80% of RAM, which a replicator running next
+	// to other work should not claim: DuckDB keeps blocks cached up to
+	// its limit.
 	MemoryLimit string
+	// Parallelism is how many objects are replicated at once, for the
+	// default MemoryLimit; 0 counts as 1.
+	Parallelism int
 }
-
-// DefaultMemoryLimit is the memory_limit sfsync sets when Options leave it
-// empty. A run's managed memory follows its batches, not the tables: the
-// batch being staged (a temporary table), the batch being copied into
-// staging and the rows a consolidation inserts, with blocks beyond the
-// limit spilled to disk. Measured with 100,000-row batches of Account, 1M
-// rows: 128MB suffices for 30 fields but runs out of memory copying a
-// batch of all 56 into staging; 192MB holds all 56. 256MB leaves room for
-// wider objects and for two objects at once. The process uses more than
-// this: DuckDB's code and catalog, the allocator's freed pages not yet
-// returned to the system, and the Go heap.
-const DefaultMemoryLimit = "256MB"
 
 // Warehouse is a DuckDB database holding final, staging and control
 // tables. It implements sfsync.Warehouse; its methods are safe for
@@ -98,6 +90,8 @@ type Warehouse struct {
 	dialect sqlgen.Dialect
 	log     *slog.Logger
 	now     func() time.Time
+
+	mem memory // DuckDB's memory_limit
 
 	runLock chan struct{} // the run lock within this process
 	ddl     sync.Mutex    // serialises schema changes, which conflict in DuckDB
@@ -163,6 +157,7 @@ func Open(ctx context.Context, opts Options) (*Warehouse, error) {
 		}
 		dsn = abs
 	}
+	w.mem = newMemory(opts)
 	connector, err := duckdb.NewConnector(dsn, nil)
 	if err != nil {
 		return nil, w.openError(err)
@@ -170,12 +165,17 @@ func Open(ctx context.Context, opts Options) (*Warehouse, error) {
 	w.db = sql.OpenDB(connector)
 	settings := []string{
 		"SET GLOBAL TimeZone = 'UTC'",
-		fmt.Sprintf("SET GLOBAL memory_limit = '%s'", orDefault(opts.MemoryLimit, DefaultMemoryLimit)),
+		fmt.Sprintf("SET GLOBAL memory_limit = '%s'", w.mem.limit),
 		// Return freed pages to the system from jemalloc's background
 		// threads, as they age (DuckDB's decay time, about a second),
 		// instead of only when a later allocation happens to purge them:
 		// about 60MB less peak RSS for a 100,000-row batch.
 		"SET GLOBAL allocator_background_threads = true",
+		// sfsync's tables have no meaningful row order (staging carries
+		// each row's position in _sfsync_seq): without keeping insertion
+		// order, read_csv loads a batch in parallel without reordering,
+		// about a third faster (docs/benchmarks.md), in less memory.
+		"SET GLOBAL preserve_insertion_order = false",
 	}
 	if opts.Threads > 0 {
 		settings = append(settings, fmt.Sprintf("SET GLOBAL threads = %d", opts.Threads))

@@ -2,11 +2,18 @@ package duckdb
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/sfsync/sfsync"
 )
+
+// stageTime stamps the records of the staging tests.
+var stageTime = time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC)
 
 func narrowRecords(from, n int, mod time.Time) []sfsync.Record {
 	out := make([]sfsync.Record, n)
@@ -16,19 +23,14 @@ func narrowRecords(from, n int, mod time.Time) []sfsync.Record {
 	return out
 }
 
-// TestStageBeyondAppenderBuffer stages more rows than DuckDB's Appender
-// buffers before flushing on its own, and many times what the stager
-// lets it buffer: the rows still appear only at Close, and Abort leaves
-// none.
-func TestStageBeyondAppenderBuffer(t *testing.T) {
+// TestStageLargeBatch stages many times what the spool's write buffer
+// holds: the rows still appear only at Close, and Abort leaves none.
+func TestStageLargeBatch(t *testing.T) {
 	ctx := t.Context()
-	w := openTemp(t)
-	defer w.Close()
-	tbl := testTable()
-	ready(t, w, tbl)
-	mod := time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC)
+	w, tbl := readyTemp(t)
+	mod := stageTime
 	const page = 5000
-	const rows = (100*2048/page + 1) * page // DuckDB's Appender flushes 100 vectors on its own
+	const rows = 41 * page
 	for _, commit := range []bool{false, true} {
 		b := sfsync.Batch{ID: fmt.Sprint("large-", commit), Object: "Account", ExtractedAt: mod}
 		s, err := w.Stage(ctx, tbl, b)
@@ -74,11 +76,8 @@ func TestStageBeyondAppenderBuffer(t *testing.T) {
 // block it (and keep everything since in memory).
 func TestCheckpointWhileStaging(t *testing.T) {
 	ctx := t.Context()
-	w := openTemp(t)
-	defer w.Close()
-	tbl := testTable()
-	ready(t, w, tbl)
-	mod := time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC)
+	w, tbl := readyTemp(t)
+	mod := stageTime
 	first := sfsync.Batch{ID: "first", Object: "Account", ExtractedAt: mod}
 	s, err := w.Stage(ctx, tbl, first)
 	if err != nil {
@@ -95,8 +94,8 @@ func TestCheckpointWhileStaging(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer next.Abort()
-	// More than the stager buffers: rows have reached its temporary table.
-	if err := next.Write(ctx, narrowRecords(3000, 2*stageFlushRows, mod)); err != nil {
+	// More than the spool buffers: rows have reached its file.
+	if err := next.Write(ctx, narrowRecords(3000, 20000, mod)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := w.Consolidate(ctx, tbl, sfsync.Consolidation{Batch: first, Mode: sfsync.DeleteSoft,
@@ -112,38 +111,121 @@ func TestCheckpointWhileStaging(t *testing.T) {
 	}
 }
 
-// TestStageLeavesNoTemporaryTable checks that a closed or aborted stager
-// leaves no temporary table on the connection it returns to the pool,
-// which would hold a batch in memory for as long as the connection lives.
-func TestStageLeavesNoTemporaryTable(t *testing.T) {
+// TestStageLeavesNoSpoolFile checks that a closed or aborted stager
+// leaves no spool file next to the database, and that where the system
+// allows it the file has no name even while the batch is written, so a
+// killed process leaves nothing behind either.
+func TestStageLeavesNoSpoolFile(t *testing.T) {
 	ctx := t.Context()
-	w := openTemp(t)
-	defer w.Close()
-	w.db.SetMaxOpenConns(1) // the stager's connection is the one queried next
-	tbl := testTable()
-	ready(t, w, tbl)
-	mod := time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC)
-	for _, commit := range []bool{true, false} {
-		s, err := w.Stage(ctx, tbl, sfsync.Batch{ID: fmt.Sprint("temp-", commit), Object: "Account", ExtractedAt: mod})
+	w, tbl := readyTemp(t)
+	mod := stageTime
+	spools := func() []string {
+		t.Helper()
+		names, err := filepath.Glob(filepath.Join(w.spoolDir(), ".sfsync-stage-*"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := s.Write(ctx, narrowRecords(0, 2*stageFlushRows, mod)); err != nil {
+		return names
+	}
+	for _, commit := range []bool{true, false} {
+		st, err := w.Stage(ctx, tbl, sfsync.Batch{ID: fmt.Sprint("spool-", commit), Object: "Account", ExtractedAt: mod})
+		if err != nil {
 			t.Fatal(err)
 		}
+		if err := st.Write(ctx, narrowRecords(0, 20000, mod)); err != nil {
+			t.Fatal(err)
+		}
+		if runtime.GOOS == "linux" {
+			if names := spools(); len(names) != 0 {
+				t.Errorf("spool files with names while staging: %v; want none (unlinked at creation)", names)
+			}
+			if sp := st.(*stager).spool; sp.named || !strings.HasPrefix(sp.path, "/proc/self/fd/") {
+				t.Errorf("spool %s (named: %v): want an unlinked file read through /proc/self/fd", sp.path, sp.named)
+			}
+		}
 		if commit {
-			if err := s.Close(ctx); err != nil {
+			if err := st.Close(ctx); err != nil {
 				t.Fatal(err)
 			}
 		} else {
-			s.Abort()
+			st.Abort()
 		}
-		var n int
-		if err := w.db.QueryRowContext(ctx, "SELECT count(*) FROM duckdb_tables() WHERE temporary").Scan(&n); err != nil {
-			t.Fatal(err)
+		if names := spools(); len(names) != 0 {
+			t.Errorf("closed: %v: spool files left: %v", commit, names)
 		}
-		if n != 0 {
-			t.Errorf("closed: %v: %d temporary tables left on the pooled connection", commit, n)
+	}
+}
+
+// TestStageNamedSpool stages through a spool file that keeps its name, as
+// on systems without /proc/self/fd, in a directory whose name needs
+// quoting in SQL, and checks that Close loads it and removes it.
+func TestStageNamedSpool(t *testing.T) {
+	ctx := t.Context()
+	dir := filepath.Join(t.TempDir(), "it's a dir")
+	w, err := Open(ctx, Options{Path: filepath.Join(dir, "sfsync.duckdb"), Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	tbl := testTable()
+	ready(t, w, tbl)
+	mod := stageTime
+	spoolUnlink = false
+	defer func() { spoolUnlink = true }()
+	s, err := w.stage(ctx, tbl, sfsync.Batch{ID: "named", Object: "Account", ExtractedAt: mod})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.spool.named {
+		t.Fatalf("spool %s has no name", s.spool.path)
+	}
+	if _, err := os.Stat(s.spool.path); err != nil {
+		t.Fatalf("named spool file: %v", err)
+	}
+	path := s.spool.path
+	if err := s.Write(ctx, narrowRecords(0, 1000, mod)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	staged, err := w.StagedRows(ctx, "Account")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if staged["named"] != 1000 {
+		t.Errorf("staged %d rows, want 1000", staged["named"])
+	}
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Errorf("spool file %s after Close: %v; want it removed", path, err)
+	}
+}
+
+// TestEncoderConvertsOtherGoTypes: a value not of the Go type its column's
+// kind expects is converted rather than written as is (or failing), for
+// every kind the encoders write directly.
+func TestEncoderConvertsOtherGoTypes(t *testing.T) {
+	for _, tt := range []struct {
+		typ    sfsync.FieldType
+		column string
+		in     any
+		want   string
+	}{
+		{sfsync.TypeTime, "TIME", "13:30:05.123Z", "13:30:05.123"},
+		{sfsync.TypeDate, "DATE", "2024-02-29", "2024-02-29"},
+		{sfsync.TypeDateTime, "TIMESTAMP WITH TIME ZONE", "2024-02-29T13:30:05.123+0000", "2024-02-29 13:30:05.123+00"},
+		{sfsync.TypeInt, "BIGINT", "77", "77"},
+		{sfsync.TypeBoolean, "BOOLEAN", "true", "true"},
+		{sfsync.TypeDouble, "DOUBLE", int64(2), "2"},
+		{sfsync.TypeString, "VARCHAR", int64(7), `"7"`},
+	} {
+		enc, err := newEncoder(sfsync.Field{Name: "F", Type: tt.typ}, parseColType(tt.column))
+		if err != nil {
+			t.Fatalf("%s into %s: %v", tt.typ, tt.column, err)
+		}
+		got, err := enc(nil, tt.in)
+		if err != nil || string(got) != tt.want {
+			t.Errorf("%s %#v into %s: %q, %v; want %q", tt.typ, tt.in, tt.column, got, err, tt.want)
 		}
 	}
 }

@@ -60,7 +60,7 @@ func (w *Warehouse) consolidate(ctx context.Context, t sfsync.Table, c sfsync.Co
 		return res, fmt.Errorf("no final table %s.%s; call EnsureTable first", w.layout.Final, t.Object)
 	}
 	t = spelled(t, final)
-	spec := sqlgen.ConsolidateSpec{Layout: w.layout, Table: t, Mode: c.Mode, FullRefresh: c.FullRefresh}
+	spec := sqlgen.ConsolidateSpec{Layout: w.layout, Table: t, Mode: c.Mode, FullRefresh: c.FullRefresh, DropStaged: c.DropStaged}
 	for _, col := range final {
 		if !isFieldOrMeta(t, col.name) {
 			spec.Retained = append(spec.Retained, col.name)
