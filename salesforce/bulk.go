@@ -49,7 +49,11 @@ type BulkOptions struct {
 	// pages), and fetched in parallel; a server without that resource
 	// (404) is read one page after the other.
 	ResultStreams int
-	// PageRecords is the most records in one delivered page (10,000).
+	// PageRecords is the most records in one delivered page (2,000, REST's
+	// default page). Decoded records are the largest share of sfsync's own
+	// heap, and about three pages are alive at once (one being decoded,
+	// one handed over, one being staged): pages of 10,000 put 17-40 MiB
+	// more on the peak RSS of a 5M-record run, for no measurable speed.
 	PageRecords int
 }
 
@@ -79,7 +83,7 @@ func (o BulkOptions) withDefaults() (BulkOptions, error) {
 	o.JobTimeout = defDur(o.JobTimeout, 2*time.Hour)
 	o.JobAttempts = def(o.JobAttempts, 3)
 	o.ResultRecords = def(o.ResultRecords, 50_000)
-	o.PageRecords = def(o.PageRecords, 10_000)
+	o.PageRecords = def(o.PageRecords, 2_000)
 	o.ResultStreams = def(o.ResultStreams, 1)
 	return o, nil
 }
