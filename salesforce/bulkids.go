@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/big"
-	"slices"
 	"strings"
 
 	"github.com/sfsync/sfsync"
@@ -30,13 +29,6 @@ import (
 // base62 are the characters of a 15-character Id, in comparison order.
 const base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
-// idPoint is a known point of the window's cumulative count: n records
-// have an Id below at.
-type idPoint struct {
-	at *big.Int
-	n  int64
-}
-
 // planIDRanges splits a window without a cursor field into consecutive Id
 // ranges of at most about JobRecords records, with the same count budget
 // and merging of small neighbours as planRanges. A window within
@@ -59,73 +51,26 @@ func (c *Client) planIDRanges(ctx context.Context, w sfsync.Window, total int64)
 	if new(big.Int).Sub(hi, lo).Cmp(big.NewInt(2)) < 0 {
 		return whole, nil
 	}
-	pts := []idPoint{{lo, 0}, {hi, total}}
-	budget := planCountsBase + planCounts*int((total+limit-1)/limit)
-	over := limit * planOverflowNum / planOverflowDen
-	for round := 1; budget > 0; round++ {
-		// Ranges between known points that hold too many records get
-		// boundaries at even shares of their count, interpolated; from
-		// the second round also the middle of the range, so that Ids
-		// crowded in a small part of it are cornered by halving too.
-		var guesses []*big.Int
-		add := func(a, b idPoint, v *big.Int) {
-			if v.Cmp(a.at) > 0 && v.Cmp(b.at) < 0 {
-				guesses = append(guesses, v)
-			}
-		}
-		for i := 0; i+1 < len(pts); i++ {
-			a, b := pts[i], pts[i+1]
-			n := b.n - a.n
-			if n <= over {
-				continue
-			}
-			parts := (n + limit - 1) / limit
-			for j := int64(1); j < parts; j++ {
-				add(a, b, interpolateID(a, b, a.n+c.pageAligned(n*j/parts, j, n/parts)))
-			}
-			if round > 1 {
-				mid := new(big.Int).Add(a.at, b.at)
-				add(a, b, mid.Rsh(mid, 1))
-			}
-		}
-		slices.SortFunc(guesses, (*big.Int).Cmp)
-		guesses = slices.CompactFunc(guesses, func(x, y *big.Int) bool { return x.Cmp(y) == 0 })
-		if len(guesses) == 0 {
-			break
-		}
-		for _, v := range guesses {
-			if budget == 0 {
-				break
-			}
-			budget--
+	ax := axis[*big.Int]{
+		compare: (*big.Int).Cmp,
+		guesses: idGuesses,
+		count: func(ctx context.Context, v *big.Int) (int64, error) {
 			below := w
 			below.Filter = andCondition(w.Filter, "Id < "+soql.Quote(idString(v)))
-			n, err := c.Count(ctx, below)
-			if err != nil {
-				return nil, fmt.Errorf("plan bulk jobs for %s: %w", w.Object.Name, err)
-			}
-			pts = append(pts, idPoint{v, n})
-		}
-		slices.SortFunc(pts, func(x, y idPoint) int { return x.at.Cmp(y.at) })
-		for i := 1; i < len(pts); i++ {
-			pts[i].n = min(max(pts[i].n, pts[i-1].n), total)
-		}
-		pts[len(pts)-1].n = max(pts[len(pts)-1].n, total)
+			return c.Count(ctx, below)
+		},
 	}
-	var out []bulkRange
-	for i := 0; i+1 < len(pts); i++ {
-		r := bulkRange{fromID: idString(pts[i].at), count: pts[i+1].n - pts[i].n}
-		if i+2 < len(pts) {
-			r.toID = idString(pts[i+1].at)
-		}
-		if k := len(out) - 1; k >= 0 && (out[k].count+r.count <= limit || r.count == 0 || out[k].count == 0) {
-			out[k].toID = r.toID
-			out[k].count += r.count
-			continue
-		}
-		out = append(out, r)
+	pts, err := splitPoints(ctx, c, ax, lo, hi, total)
+	if err != nil {
+		return nil, fmt.Errorf("plan bulk jobs for %s: %w", w.Object.Name, err)
+	}
+	spans := mergeSpans(pts, limit)
+	out := make([]bulkRange, len(spans))
+	for i, r := range spans {
+		out[i] = bulkRange{fromID: idString(r.from), toID: idString(r.to), count: r.count}
 	}
 	out[0].fromID = ""
+	out[len(out)-1].toID = ""
 	c.log.Info("bulk extraction split into jobs by Id", "object", w.Object.Name, "jobs", len(out), "records", total)
 	return out, nil
 }
@@ -138,9 +83,24 @@ func andCondition(filter, cond string) string {
 	return "(" + filter + ") AND " + cond
 }
 
+// idGuesses proposes boundaries for an Id range: at even shares of its
+// count, interpolated, and from the second round also at its middle, so
+// that Ids crowded in a small part of it are cornered by halving too.
+func idGuesses(round int, a, b cut[*big.Int], parts int64, target func(j int64) int64) []*big.Int {
+	var out []*big.Int
+	for j := int64(1); j < parts; j++ {
+		out = append(out, interpolateID(a, b, target(j)))
+	}
+	if round > 1 {
+		mid := new(big.Int).Add(a.at, b.at)
+		out = append(out, mid.Rsh(mid, 1))
+	}
+	return out
+}
+
 // interpolateID returns the Id value between a and b where the cumulative
 // count reaches n, assuming Ids spread evenly between them.
-func interpolateID(a, b idPoint, n int64) *big.Int {
+func interpolateID(a, b cut[*big.Int], n int64) *big.Int {
 	span := new(big.Int).Sub(b.at, a.at)
 	if b.n <= a.n {
 		return span.Rsh(span, 1).Add(span, a.at)
@@ -168,34 +128,14 @@ func (c *Client) edgeID(ctx context.Context, w sfsync.Window, dir soql.Dir) (id 
 	if !found {
 		return "", false, fmt.Errorf("%s has no Id field: %w", w.Object.Name, sfsync.ErrPermanent)
 	}
-	fields := []sfsync.Field{f}
-	b := soql.Select(w.Object, fields)
-	if strings.TrimSpace(w.Filter) != "" {
-		b.Where(w.Filter)
+	v, ok, err := c.edgeValue(ctx, w, "edge Id", f, dir, nil)
+	if err != nil || !ok {
+		return "", false, err
 	}
-	statement, err := b.OrderBy(f.Name, dir).Limit(1).Build()
-	if err != nil {
-		return "", false, fmt.Errorf("edge Id of %s: %w: %w", w.Object.Name, err, sfsync.ErrPermanent)
+	if id, ok = v.(string); !ok || !validJobID(id) {
+		return "", false, fmt.Errorf("edge Id of %s: %q is not a record Id: %w", w.Object.Name, clip([]byte(fmt.Sprint(v))), sfsync.ErrPermanent)
 	}
-	d := newRecordDecoder(w.Object.Name, fields)
-	q := pagedQuery{
-		what:      "edge Id of " + w.Object.Name,
-		object:    w.Object.Name,
-		statement: statement,
-		all:       w.IncludeDeleted,
-		pageSize:  MinPageSize,
-		decode:    func(b []byte) (*queryPage, error) { return decodePage(b, d) },
-	}
-	err = c.paginate(ctx, q, func(_ context.Context, p *queryPage) error {
-		if !ok && len(p.records) > 0 {
-			id, ok = p.records[0][0].(string)
-		}
-		return nil
-	})
-	if err == nil && ok && !validJobID(id) {
-		return "", false, fmt.Errorf("edge Id of %s: %q is not a record Id: %w", w.Object.Name, clip([]byte(id)), sfsync.ErrPermanent)
-	}
-	return id, ok, err
+	return id, true, nil
 }
 
 // idValue reads the first 15 characters of a valid Id as a base-62 number.

@@ -3,33 +3,11 @@ package salesforce
 import (
 	"context"
 	"fmt"
-	"slices"
-	"sort"
+	"strings"
 	"time"
 
 	"github.com/sfsync/sfsync"
 	"github.com/sfsync/sfsync/soql"
-)
-
-// Planning a window's query jobs: consecutive cursor ranges of about
-// JobRecords records each, found with few calls. Each call spent here is
-// one the extraction could have spent on results, so the plan guesses the
-// boundaries by interpolation and counts each boundary once, counting more
-// only where a range came out much too large.
-
-// cumPoint is a known point of the window's cumulative count: n records
-// have a cursor value before at.
-type cumPoint struct {
-	at time.Time
-	n  int64
-}
-
-// planOverflow is how far over JobRecords a range may come out before it
-// is split further (1.25x), and planCounts how many COUNT() queries one
-// plan may spend per job it plans, plus planCountsBase.
-const (
-	planOverflowNum, planOverflowDen = 5, 4
-	planCounts, planCountsBase       = 2, 4
 )
 
 // planRanges splits a window into consecutive cursor ranges of at most
@@ -72,80 +50,22 @@ func (c *Client) planRanges(ctx context.Context, w sfsync.Window, total int64) (
 	if !hi.After(lo.Add(time.Second)) {
 		return whole, nil
 	}
-	pts := []cumPoint{{lo, 0}, {hi, total}}
-	budget := planCountsBase + planCounts*int((total+limit-1)/limit)
-	over := limit * planOverflowNum / planOverflowDen
-	for round := 1; budget > 0; round++ {
-		// The ranges between known points that hold too many records get
-		// boundaries: first at even shares of their count, interpolated;
-		// a range still too large after that holds records crowded
-		// somewhere, most often (cursor values being modification times)
-		// at its recent end, so it is probed at distances from that end
-		// shrinking 16-fold, which finds a crowd within 90 days down to
-		// minutes in one round.
-		var guesses []time.Time
-		add := func(a, b cumPoint, t time.Time) {
-			if t.After(a.at) && t.Before(b.at) {
-				guesses = append(guesses, t)
-			}
-		}
-		for i := 0; i+1 < len(pts); i++ {
-			a, b := pts[i], pts[i+1]
-			n := b.n - a.n
-			if n <= over {
-				continue
-			}
-			parts := (n + limit - 1) / limit
-			for j := int64(1); j < parts; j++ {
-				if round == 1 {
-					add(a, b, interpolate(a, b, a.n+c.pageAligned(n*j/parts, j, n/parts)))
-					continue
-				}
-				span := b.at.Sub(a.at)
-				for range j {
-					span /= 16
-				}
-				add(a, b, b.at.Add(-span).Truncate(time.Second))
-			}
-			if round > 1 {
-				add(a, b, interpolate(a, b, a.n+n/2))
-			}
-		}
-		slices.SortFunc(guesses, func(x, y time.Time) int { return x.Compare(y) })
-		guesses = slices.CompactFunc(guesses, time.Time.Equal)
-		if len(guesses) == 0 {
-			break
-		}
-		for _, t := range guesses {
-			if budget == 0 {
-				break
-			}
-			budget--
+	ax := axis[time.Time]{
+		compare: time.Time.Compare,
+		guesses: cursorGuesses,
+		count: func(ctx context.Context, t time.Time) (int64, error) {
 			upTo := w
 			upTo.To = t
-			n, err := c.Count(ctx, upTo)
-			if err != nil {
-				return nil, fmt.Errorf("plan bulk jobs for %s: %w", w.Object.Name, err)
-			}
-			pts = append(pts, cumPoint{t, n})
-		}
-		sort.Slice(pts, func(i, j int) bool { return pts[i].at.Before(pts[j].at) })
-		// Counts taken at different moments can disagree a little; keep
-		// the cumulative count monotonic and within the total.
-		for i := 1; i < len(pts); i++ {
-			pts[i].n = min(max(pts[i].n, pts[i-1].n), total)
-		}
-		pts[len(pts)-1].n = max(pts[len(pts)-1].n, total)
+			return c.Count(ctx, upTo)
+		},
+	}
+	pts, err := splitPoints(ctx, c, ax, lo, hi, total)
+	if err != nil {
+		return nil, fmt.Errorf("plan bulk jobs for %s: %w", w.Object.Name, err)
 	}
 	var out []bulkRange
-	for i := 0; i+1 < len(pts); i++ {
-		r := bulkRange{from: pts[i].at, to: pts[i+1].at, count: pts[i+1].n - pts[i].n}
-		if k := len(out) - 1; k >= 0 && (out[k].count+r.count <= limit || r.count == 0 || out[k].count == 0) {
-			out[k].to = r.to
-			out[k].count += r.count
-			continue
-		}
-		out = append(out, r)
+	for _, r := range mergeSpans(pts, limit) {
+		out = append(out, bulkRange{from: r.from, to: r.to, count: r.count})
 	}
 	out[0].from = w.From
 	out[len(out)-1].to = w.To
@@ -153,30 +73,35 @@ func (c *Client) planRanges(ctx context.Context, w sfsync.Window, total int64) (
 	return out, nil
 }
 
-// pageAligned moves the j-th boundary of a range, share records after its
-// start, to just under a whole number of result pages (ResultRecords),
-// so that ranges end in full pages instead of each costing a short last
-// one. The j-th boundary is placed 2j-1 margins under, a margin being the
-// error expected of an interpolated count: each range then stays under a
-// page multiple even when its two boundaries err in opposite directions,
-// and the last range takes what is left. Ranges of under two pages each
-// are left alone.
-func (c *Client) pageAligned(share, j, part int64) int64 {
-	pageRecs := int64(c.bulk.ResultRecords)
-	margin := pageRecs / 32
-	if part < 2*pageRecs {
-		return share
+// cursorGuesses proposes boundaries for a cursor range: first at even
+// shares of its count, interpolated; a range still too large after that
+// holds records crowded somewhere, most often (cursor values being
+// modification times) at its recent end, so from the second round it is
+// probed at distances from that end shrinking 16-fold, which finds a
+// crowd within 90 days down to minutes in one round, and at the middle of
+// its count.
+func cursorGuesses(round int, a, b cut[time.Time], parts int64, target func(j int64) int64) []time.Time {
+	var out []time.Time
+	for j := int64(1); j < parts; j++ {
+		if round == 1 {
+			out = append(out, interpolate(a, b, target(j)))
+			continue
+		}
+		span := b.at.Sub(a.at)
+		for range j {
+			span /= 16
+		}
+		out = append(out, b.at.Add(-span).Truncate(time.Second))
 	}
-	aligned := (share+pageRecs/2)/pageRecs*pageRecs - (2*j-1)*margin
-	if aligned <= 0 {
-		return share
+	if round > 1 {
+		out = append(out, interpolate(a, b, a.n+(b.n-a.n)/2))
 	}
-	return aligned
+	return out
 }
 
 // interpolate returns the whole second between a and b where the
 // cumulative count reaches n, assuming records spread evenly between them.
-func interpolate(a, b cumPoint, n int64) time.Time {
+func interpolate(a, b cut[time.Time], n int64) time.Time {
 	if b.n <= a.n {
 		return a.at.Add(b.at.Sub(a.at) / 2).Truncate(time.Second)
 	}
@@ -186,28 +111,44 @@ func interpolate(a, b cumPoint, n int64) time.Time {
 }
 
 // firstCursor returns the earliest cursor value of the window's records;
-// ok is false when the window holds none. It is one REST query for one
-// record, ordered by the cursor field.
+// ok is false when the window holds none.
 func (c *Client) firstCursor(ctx context.Context, w sfsync.Window) (t time.Time, ok bool, err error) {
 	f, found := w.Object.Field(w.CursorField)
 	if !found {
 		return time.Time{}, false, fmt.Errorf("cursor field %s is not a field of %s: %w", w.CursorField, w.Object.Name, sfsync.ErrPermanent)
 	}
+	v, ok, err := c.edgeValue(ctx, w, "first "+w.CursorField, f, soql.Asc, func(b *soql.Builder) {
+		if !w.To.IsZero() {
+			b.Lt(w.CursorField, soql.DateTimeCeil(w.To))
+		}
+	})
+	if err != nil || !ok {
+		return time.Time{}, false, err
+	}
+	t, ok = v.(time.Time)
+	return t, ok, nil
+}
+
+// edgeValue returns field f of the window's first record in the order dir
+// (one REST query for one record); ok is false when the window holds
+// none. bound adds conditions to the window's filter.
+func (c *Client) edgeValue(ctx context.Context, w sfsync.Window, what string, f sfsync.Field, dir soql.Dir, bound func(*soql.Builder)) (v any, ok bool, err error) {
+	what += " of " + w.Object.Name
 	fields := []sfsync.Field{f}
 	b := soql.Select(w.Object, fields)
-	if !w.To.IsZero() {
-		b.Lt(w.CursorField, soql.DateTimeCeil(w.To))
+	if bound != nil {
+		bound(b)
 	}
-	if w.Filter != "" {
+	if strings.TrimSpace(w.Filter) != "" {
 		b.Where(w.Filter)
 	}
-	statement, err := b.OrderBy(w.CursorField, soql.Asc).Limit(1).Build()
+	statement, err := b.OrderBy(f.Name, dir).Limit(1).Build()
 	if err != nil {
-		return time.Time{}, false, fmt.Errorf("first %s of %s: %w: %w", w.CursorField, w.Object.Name, err, sfsync.ErrPermanent)
+		return nil, false, fmt.Errorf("%s: %w: %w", what, err, sfsync.ErrPermanent)
 	}
 	d := newRecordDecoder(w.Object.Name, fields)
 	q := pagedQuery{
-		what:      "first " + w.CursorField + " of " + w.Object.Name,
+		what:      what,
 		object:    w.Object.Name,
 		statement: statement,
 		all:       w.IncludeDeleted,
@@ -216,9 +157,12 @@ func (c *Client) firstCursor(ctx context.Context, w sfsync.Window) (t time.Time,
 	}
 	err = c.paginate(ctx, q, func(_ context.Context, p *queryPage) error {
 		if !ok && len(p.records) > 0 {
-			t, ok = p.records[0][0].(time.Time)
+			v, ok = p.records[0][0], true
 		}
 		return nil
 	})
-	return t, ok, err
+	if err != nil {
+		return nil, false, err
+	}
+	return v, ok, nil
 }
