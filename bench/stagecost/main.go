@@ -5,7 +5,10 @@
 // with "memory" in an attached in-memory database. Settings follow
 // sfsync's defaults for one object (128MB, 2 threads, no insertion order).
 //
-// Usage: stagecost FILE.csv DB.duckdb file|memory
+// Statements after those arguments run right after the settings (e.g.
+// "SET max_vacuum_tasks = 0").
+//
+// Usage: stagecost FILE.csv DB.duckdb file|memory [STATEMENT ...]
 package main
 
 import (
@@ -19,8 +22,8 @@ import (
 )
 
 func main() {
-	if len(os.Args) != 4 || (os.Args[3] != "file" && os.Args[3] != "memory") {
-		fmt.Fprintln(os.Stderr, "usage: stagecost FILE.csv DB.duckdb file|memory")
+	if len(os.Args) < 4 || (os.Args[3] != "file" && os.Args[3] != "memory") {
+		fmt.Fprintln(os.Stderr, "usage: stagecost FILE.csv DB.duckdb file|memory [STATEMENT ...]")
 		os.Exit(2)
 	}
 	csv, path, where := os.Args[1], os.Args[2], os.Args[3]
@@ -45,6 +48,9 @@ func main() {
 	exec("SET memory_limit = '128MB'")
 	exec("SET threads = 2")
 	exec("SET preserve_insertion_order = false")
+	for _, q := range os.Args[4:] {
+		exec(q)
+	}
 	staging := "main.staging"
 	if where == "memory" {
 		exec("ATTACH ':memory:' AS scratch")
