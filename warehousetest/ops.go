@@ -419,5 +419,29 @@ func testBadInput(t *testing.T, h *harness) {
 		_, err := h.w.Consolidate(h.ctx, tbl, consolidation(tbl, b, "archive", false, at(1)))
 		return err
 	}(), "archive")
+	consolidate := func(what string, tbl sfsync.Table, c sfsync.Consolidation, parts ...string) {
+		t.Helper()
+		_, err := h.w.Consolidate(h.ctx, tbl, c)
+		if err == nil {
+			t.Errorf("consolidating %s succeeded", what)
+			return
+		}
+		errorContains(t, what, err, parts...)
+	}
+	good := consolidation(tbl, b, sfsync.DeleteSoft, false, at(1))
+	noID := good
+	noID.Batch.ID = ""
+	consolidate("a batch without id", tbl, noID, "Account", "no id")
+	other := good
+	other.Batch.Object = "Contact"
+	consolidate("a batch of another object", tbl, other, "Account", "Contact")
+	cursor := good
+	cursor.Cursor.Field = "CreatedDate"
+	consolidate("a cursor on another field", tbl, cursor, "Account", "CreatedDate", tbl.CursorField)
+	missing := tbl
+	missing.Object = "Lead"
+	lead := good
+	lead.Batch.Object = "Lead"
+	consolidate("into a table never created", missing, lead, "Lead", "EnsureTable")
 	h.wantRows("Account")
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -43,30 +42,12 @@ func (w *Warehouse) Consolidate(ctx context.Context, t sfsync.Table, c sfsync.Co
 
 func (w *Warehouse) consolidate(ctx context.Context, t sfsync.Table, c sfsync.Consolidation) (sfsync.ConsolidateResult, error) {
 	var res sfsync.ConsolidateResult
-	if c.Batch.ID == "" {
-		return res, errors.New("the batch has no id")
-	}
-	if c.Batch.Object != "" && c.Batch.Object != t.Object {
-		return res, fmt.Errorf("the batch belongs to object %s", c.Batch.Object)
-	}
-	if c.Cursor.Field != "" && !strings.EqualFold(c.Cursor.Field, t.CursorField) {
-		return res, fmt.Errorf("cursor field %s is not the table's cursor field %q", c.Cursor.Field, t.CursorField)
-	}
 	final, err := w.columns(ctx, w.pool, w.layout.Final, t.Object)
 	if err != nil {
 		return res, err
 	}
-	if len(final) == 0 {
-		return res, fmt.Errorf("no final table %s.%s; call EnsureTable first", w.layout.Final, t.Object)
-	}
 	t = spelled(t, final)
-	spec := sqlgen.ConsolidateSpec{Layout: w.layout, Table: t, Mode: c.Mode, FullRefresh: c.FullRefresh, DropStaged: c.DropStaged}
-	for _, col := range final {
-		if !isFieldOrMeta(t, col.name) {
-			spec.Retained = append(spec.Retained, col.name)
-		}
-	}
-	steps, err := w.dialect.Consolidate(spec)
+	steps, err := sqlstore.PlanConsolidation(w.dialect, w.layout, t, c, columnNames(final))
 	if err != nil {
 		return res, err
 	}
@@ -152,19 +133,13 @@ func (w *Warehouse) checkStaged(ctx context.Context, tx pgx.Tx, object, batch st
 	return nil
 }
 
-// isFieldOrMeta reports whether a final column is one of t's fields or one
-// of sfsync's own columns.
-func isFieldOrMeta(t sfsync.Table, name string) bool {
-	switch name {
-	case sfsync.ColSyncedAt, sfsync.ColDeleted, sfsync.ColDeletedAt:
-		return true
+// columnNames lists the columns' names, in order.
+func columnNames(cols []column) []string {
+	names := make([]string, len(cols))
+	for i, c := range cols {
+		names[i] = c.name
 	}
-	for _, f := range t.Fields {
-		if f.Name == name {
-			return true
-		}
-	}
-	return false
+	return names
 }
 
 // CleanStaging deletes the object's staged rows that no later call can

@@ -2,13 +2,56 @@ package sqlstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/sfsync/sfsync"
 	"github.com/sfsync/sfsync/sqlgen"
 )
+
+// PlanConsolidation checks a consolidation against its table and renders
+// its plan for a final table with the columns final: columns that are
+// neither a field of t nor one of sfsync's own are retained (never
+// written).
+func PlanConsolidation(d sqlgen.Dialect, l sqlgen.Layout, t sfsync.Table, c sfsync.Consolidation, final []string) ([]sqlgen.Step, error) {
+	if c.Batch.ID == "" {
+		return nil, errors.New("the batch has no id")
+	}
+	if c.Batch.Object != "" && c.Batch.Object != t.Object {
+		return nil, fmt.Errorf("the batch belongs to object %s", c.Batch.Object)
+	}
+	if c.Cursor.Field != "" && !strings.EqualFold(c.Cursor.Field, t.CursorField) {
+		return nil, fmt.Errorf("cursor field %s is not the table's cursor field %q", c.Cursor.Field, t.CursorField)
+	}
+	if len(final) == 0 {
+		return nil, fmt.Errorf("no final table %s.%s; call EnsureTable first", l.Final, t.Object)
+	}
+	spec := sqlgen.ConsolidateSpec{Layout: l, Table: t, Mode: c.Mode, FullRefresh: c.FullRefresh, DropStaged: c.DropStaged}
+	for _, col := range final {
+		if !isFieldOrMeta(t, col) {
+			spec.Retained = append(spec.Retained, col)
+		}
+	}
+	return d.Consolidate(spec)
+}
+
+// isFieldOrMeta reports whether a final column is one of t's fields or one
+// of sfsync's own columns.
+func isFieldOrMeta(t sfsync.Table, name string) bool {
+	switch strings.ToLower(name) {
+	case sfsync.ColSyncedAt, sfsync.ColDeleted, sfsync.ColDeletedAt:
+		return true
+	}
+	for _, f := range t.Fields {
+		if strings.EqualFold(f.Name, name) {
+			return true
+		}
+	}
+	return false
+}
 
 // ConsolidationArgs binds a consolidation's values for the steps of
 // sqlgen's consolidation plan, stamped now.
