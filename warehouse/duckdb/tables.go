@@ -8,6 +8,7 @@ import (
 
 	"github.com/sfsync/sfsync"
 	"github.com/sfsync/sfsync/sqlgen"
+	"github.com/sfsync/sfsync/warehouse/sqlstore"
 )
 
 // colType is a column type as DuckDB reports it, reduced to the value
@@ -50,6 +51,11 @@ func parseColType(s string) colType {
 
 // sameType reports whether two types store the same values, however
 // DuckDB spells them ("TIMESTAMPTZ", "TIMESTAMP WITH TIME ZONE").
+// shape is what sqlstore.Retype reads of the type.
+func (t colType) shape() sqlstore.Shape {
+	return sqlstore.Shape{Kind: t.kind, Precision: t.precision, Scale: t.scale}
+}
+
 func sameType(a, b colType) bool {
 	if a.kind == sfsync.KindCompound || b.kind == sfsync.KindCompound {
 		return strings.EqualFold(a.sql, b.sql)
@@ -187,25 +193,9 @@ func (w *Warehouse) evolve(ctx context.Context, tx *txn, schema, table string, w
 		if sameType(cur.typ, wantType) {
 			continue
 		}
-		newType := ""
-		switch {
-		case staging:
-			// Staged rows are transient: staging follows the final
-			// table's type (c.Type already is it).
-			newType = c.Type
-		case cur.typ.kind == sfsync.KindDecimal && wantType.kind == sfsync.KindDecimal:
-			digits := max(cur.typ.precision-cur.typ.scale, wantType.precision-wantType.scale)
-			scale := max(cur.typ.scale, wantType.scale)
-			switch {
-			case digits+scale > w.dialect.MaxDecimalPrecision:
-				w.log.Warn("decimal column cannot widen to hold the field's new precision and scale; values that do not fit fail staging",
-					"table", table, "column", cur.name, "column_type", cur.typ.sql, "field_type", wantType.sql)
-			case digits+scale != cur.typ.precision || scale != cur.typ.scale:
-				newType = w.dialect.DecimalType(digits+scale, scale)
-			}
-		default:
-			w.log.Warn("field type changed; the column keeps its type and staged values are converted to it",
-				"table", table, "column", cur.name, "column_type", cur.typ.sql, "field_type", wantType.sql)
+		newType, warning := sqlstore.Retype(w.dialect, staging, cur.typ.shape(), wantType.shape(), c.Type)
+		if warning != "" {
+			w.log.Warn(warning, "table", table, "column", cur.name, "column_type", cur.typ.sql, "field_type", c.Type)
 		}
 		if newType == "" {
 			continue

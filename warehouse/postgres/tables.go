@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/sfsync/sfsync"
 	"github.com/sfsync/sfsync/sqlgen"
+	"github.com/sfsync/sfsync/warehouse/sqlstore"
 )
 
 // colType is a column type as information_schema reports it, reduced to
@@ -86,6 +87,11 @@ func wantType(sql string) colType {
 
 // sameType reports whether two types store the same values, however they
 // are spelled.
+// shape is what sqlstore.Retype reads of the type.
+func (t colType) shape() sqlstore.Shape {
+	return sqlstore.Shape{Kind: t.kind, Precision: t.precision, Scale: t.scale}
+}
+
 func sameType(a, b colType) bool {
 	if a.kind == sfsync.KindCompound || b.kind == sfsync.KindCompound {
 		return strings.EqualFold(a.sql, b.sql)
@@ -290,28 +296,9 @@ func (w *Warehouse) evolve(ctx context.Context, tx pgx.Tx, schema, table string,
 		if sameType(cur.typ, wt) {
 			continue
 		}
-		newType := ""
-		switch {
-		case staging:
-			// Staged rows are transient: staging follows the final
-			// table's type (c.Type already is it).
-			newType = c.Type
-		case cur.typ.kind == sfsync.KindDecimal && wt.kind == sfsync.KindDecimal:
-			digits := max(cur.typ.precision-cur.typ.scale, wt.precision-wt.scale)
-			scale := max(cur.typ.scale, wt.scale)
-			switch {
-			case digits+scale > w.dialect.MaxDecimalPrecision:
-				w.log.Warn("decimal column cannot widen to hold the field's new precision and scale; values that do not fit fail staging",
-					"table", table, "column", cur.name, "column_type", cur.typ.sql, "field_type", c.Type)
-			case digits+scale != cur.typ.precision || scale != cur.typ.scale:
-				newType = w.dialect.DecimalType(digits+scale, scale)
-			}
-		case cur.typ.kind == sfsync.KindString && wt.kind == sfsync.KindString:
-			// TEXT against VARCHAR(n): the same values, as far as sfsync
-			// writes them.
-		default:
-			w.log.Warn("field type changed; the column keeps its type and staged values are converted to it",
-				"table", table, "column", cur.name, "column_type", cur.typ.sql, "field_type", c.Type)
+		newType, warning := sqlstore.Retype(w.dialect, staging, cur.typ.shape(), wt.shape(), c.Type)
+		if warning != "" {
+			w.log.Warn(warning, "table", table, "column", cur.name, "column_type", cur.typ.sql, "field_type", c.Type)
 		}
 		if newType == "" {
 			continue
