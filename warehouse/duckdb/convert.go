@@ -16,13 +16,13 @@ type converter func(v any) (any, error)
 // their meaning (see sfsync.Convert) or rejected.
 func newConverter(f sfsync.Field, c colType) (converter, error) {
 	k := f.Kind()
-	switch c.kind {
+	switch c.Kind {
 	case sfsync.KindString, sfsync.KindBool, sfsync.KindInt, sfsync.KindFloat,
 		sfsync.KindDate, sfsync.KindTime, sfsync.KindDateTime:
-		to := c.kind
+		to := c.Kind
 		return func(v any) (any, error) { return sfsync.Convert(v, k, to) }, nil
 	case sfsync.KindDecimal:
-		p, s := c.precision, c.scale
+		p, s := c.Precision, c.Scale
 		return func(v any) (any, error) {
 			d, err := sfsync.Convert(v, k, sfsync.KindDecimal)
 			if err != nil || d == nil {
@@ -34,6 +34,6 @@ func newConverter(f sfsync.Field, c colType) (converter, error) {
 			return d, nil
 		}, nil
 	default:
-		return nil, fmt.Errorf("column type %s is not one sfsync writes", c.sql)
+		return nil, fmt.Errorf("column type %s is not one sfsync writes", c.SQL)
 	}
 }

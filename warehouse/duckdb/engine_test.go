@@ -285,15 +285,15 @@ func TestConverters(t *testing.T) {
 
 func TestParseColType(t *testing.T) {
 	tests := map[string]colType{
-		"VARCHAR":                  {sql: "VARCHAR", kind: sfsync.KindString},
-		"DECIMAL(18,2)":            {sql: "DECIMAL(18,2)", kind: sfsync.KindDecimal, precision: 18, scale: 2},
-		"TIMESTAMP WITH TIME ZONE": {sql: "TIMESTAMP WITH TIME ZONE", kind: sfsync.KindDateTime},
-		"INTEGER":                  {sql: "INTEGER", kind: sfsync.KindInt},
-		"DECIMAL(x,2)":             {sql: "DECIMAL(x,2)", kind: sfsync.KindCompound},
-		"STRUCT(a INT)":            {sql: "STRUCT(a INT)", kind: sfsync.KindCompound},
+		"VARCHAR":                  {SQL: "VARCHAR", Kind: sfsync.KindString},
+		"DECIMAL(18,2)":            {SQL: "DECIMAL(18,2)", Kind: sfsync.KindDecimal, Precision: 18, Scale: 2},
+		"TIMESTAMP WITH TIME ZONE": {SQL: "TIMESTAMP WITH TIME ZONE", Kind: sfsync.KindDateTime},
+		"INTEGER":                  {SQL: "INTEGER", Kind: sfsync.KindInt},
+		"DECIMAL(x,2)":             {SQL: "DECIMAL(x,2)", Kind: sfsync.KindCompound},
+		"STRUCT(a INT)":            {SQL: "STRUCT(a INT)", Kind: sfsync.KindCompound},
 	}
 	for in, want := range tests {
-		if diff := cmp.Diff(want, parseColType(in), cmp.AllowUnexported(colType{})); diff != "" {
+		if diff := cmp.Diff(want, parseColType(in)); diff != "" {
 			t.Errorf("parseColType(%q) (-want +got):\n%s", in, diff)
 		}
 	}

@@ -144,7 +144,7 @@ func newEncoder(f sfsync.Field, c colType) (encoder, error) {
 		return nil, err
 	}
 	var write func(dst []byte, v any) ([]byte, error)
-	switch c.kind {
+	switch c.Kind {
 	case sfsync.KindString:
 		quoted := as(appendQuoted)
 		write = func(dst []byte, v any) ([]byte, error) {
@@ -170,11 +170,11 @@ func newEncoder(f sfsync.Field, c colType) (encoder, error) {
 			return append(t.UTC().AppendFormat(dst, "2006-01-02 15:04:05.999999"), "+00"...)
 		})
 	default:
-		return nil, fmt.Errorf("column type %s is not one sfsync writes", c.sql)
+		return nil, fmt.Errorf("column type %s is not one sfsync writes", c.SQL)
 	}
 	// When the column has the field's own type, values are written as
 	// they are, and only one not of the expected Go type is converted.
-	direct := f.Kind() == c.kind && c.kind != sfsync.KindDecimal
+	direct := f.Kind() == c.Kind && c.Kind != sfsync.KindDecimal
 	return func(dst []byte, v any) ([]byte, error) {
 		if v == nil {
 			return dst, nil
@@ -225,7 +225,7 @@ func appendFloat(dst []byte, f float64) []byte {
 // csvType is the type read_csv gives a spool column of c: the column's
 // own type, with datetimes read with their "+00" offset.
 func csvType(c colType) string {
-	switch c.kind {
+	switch c.Kind {
 	case sfsync.KindString:
 		return "VARCHAR"
 	case sfsync.KindBool:
@@ -235,7 +235,7 @@ func csvType(c colType) string {
 	case sfsync.KindFloat:
 		return "DOUBLE"
 	case sfsync.KindDecimal:
-		return fmt.Sprintf("DECIMAL(%d,%d)", c.precision, c.scale)
+		return fmt.Sprintf("DECIMAL(%d,%d)", c.Precision, c.Scale)
 	case sfsync.KindDate:
 		return "DATE"
 	case sfsync.KindTime:

@@ -13,54 +13,35 @@ import (
 
 // colType is a column type as DuckDB reports it, reduced to the value
 // kind sfsync writes into it.
-type colType struct {
-	sql       string      // as DuckDB spells it: "DECIMAL(18,2)", "TIMESTAMP WITH TIME ZONE"
-	kind      sfsync.Kind // KindCompound: a type sfsync does not write
-	precision int         // for decimals
-	scale     int
-}
+type colType = sqlstore.ColType
 
 func parseColType(s string) colType {
-	t := colType{sql: s, kind: sfsync.KindCompound}
+	t := colType{SQL: s, Kind: sfsync.KindCompound}
 	u := strings.ToUpper(strings.TrimSpace(s))
 	switch {
 	case u == "VARCHAR" || strings.HasPrefix(u, "VARCHAR("):
-		t.kind = sfsync.KindString
+		t.Kind = sfsync.KindString
 	case u == "BOOLEAN":
-		t.kind = sfsync.KindBool
+		t.Kind = sfsync.KindBool
 	case u == "BIGINT" || u == "INTEGER" || u == "SMALLINT" || u == "TINYINT":
-		t.kind = sfsync.KindInt
+		t.Kind = sfsync.KindInt
 	case strings.HasPrefix(u, "DECIMAL(") && strings.HasSuffix(u, ")"):
 		p, sc, ok := strings.Cut(u[len("DECIMAL("):len(u)-1], ",")
 		pi, err1 := strconv.Atoi(strings.TrimSpace(p))
 		si, err2 := strconv.Atoi(strings.TrimSpace(sc))
 		if ok && err1 == nil && err2 == nil {
-			t.kind, t.precision, t.scale = sfsync.KindDecimal, pi, si
+			t.Kind, t.Precision, t.Scale = sfsync.KindDecimal, pi, si
 		}
 	case u == "DOUBLE" || u == "FLOAT" || u == "REAL":
-		t.kind = sfsync.KindFloat
+		t.Kind = sfsync.KindFloat
 	case u == "DATE":
-		t.kind = sfsync.KindDate
+		t.Kind = sfsync.KindDate
 	case u == "TIME":
-		t.kind = sfsync.KindTime
+		t.Kind = sfsync.KindTime
 	case u == "TIMESTAMP WITH TIME ZONE" || u == "TIMESTAMPTZ" || u == "TIMESTAMP":
-		t.kind = sfsync.KindDateTime
+		t.Kind = sfsync.KindDateTime
 	}
 	return t
-}
-
-// sameType reports whether two types store the same values, however
-// DuckDB spells them ("TIMESTAMPTZ", "TIMESTAMP WITH TIME ZONE").
-// shape is what sqlstore.Retype reads of the type.
-func (t colType) shape() sqlstore.Shape {
-	return sqlstore.Shape{Kind: t.kind, Precision: t.precision, Scale: t.scale}
-}
-
-func sameType(a, b colType) bool {
-	if a.kind == sfsync.KindCompound || b.kind == sfsync.KindCompound {
-		return strings.EqualFold(a.sql, b.sql)
-	}
-	return a.kind == b.kind && a.precision == b.precision && a.scale == b.scale
 }
 
 type column struct {
@@ -143,7 +124,7 @@ func (w *Warehouse) ensureTable(ctx context.Context, t sfsync.Table) error {
 		}
 		for i := range staged {
 			if c := findColumn(final, staged[i].Name); c != nil {
-				staged[i].Type = c.typ.sql
+				staged[i].Type = c.typ.SQL
 			}
 		}
 		if _, err := w.evolve(ctx, tx, w.layout.Staging, t.Object, staged); err != nil {
@@ -190,12 +171,12 @@ func (w *Warehouse) evolve(ctx context.Context, tx *txn, schema, table string, w
 			continue
 		}
 		wantType := parseColType(c.Type)
-		if sameType(cur.typ, wantType) {
+		if sqlstore.SameType(cur.typ, wantType) {
 			continue
 		}
-		newType, warning := sqlstore.Retype(w.dialect, staging, cur.typ.shape(), wantType.shape(), c.Type)
+		newType, warning := sqlstore.Retype(w.dialect, staging, cur.typ, wantType)
 		if warning != "" {
-			w.log.Warn(warning, "table", table, "column", cur.name, "column_type", cur.typ.sql, "field_type", c.Type)
+			w.log.Warn(warning, "table", table, "column", cur.name, "column_type", cur.typ.SQL, "field_type", c.Type)
 		}
 		if newType == "" {
 			continue
@@ -205,9 +186,9 @@ func (w *Warehouse) evolve(ctx context.Context, tx *txn, schema, table string, w
 			return nil, err
 		}
 		if _, err := tx.ExecContext(ctx, q); err != nil {
-			return nil, fmt.Errorf("change column %s of %s.%s from %s to %s: %w", cur.name, schema, table, cur.typ.sql, newType, err)
+			return nil, fmt.Errorf("change column %s of %s.%s from %s to %s: %w", cur.name, schema, table, cur.typ.SQL, newType, err)
 		}
-		w.log.Info("changed column type", "schema", schema, "table", table, "column", cur.name, "from", cur.typ.sql, "to", newType)
+		w.log.Info("changed column type", "schema", schema, "table", table, "column", cur.name, "from", cur.typ.SQL, "to", newType)
 	}
 	return w.columns(ctx, tx, schema, table)
 }

@@ -24,7 +24,7 @@ func newConverter(f sfsync.Field, c colType, policy TextPolicy, maxText int) (co
 	k := f.Kind()
 	convert := func(wrap func(any) (any, error)) converter {
 		return func(v any) (any, string, error) {
-			out, err := sfsync.Convert(v, k, c.kind)
+			out, err := sfsync.Convert(v, k, c.Kind)
 			if err != nil || out == nil || wrap == nil {
 				return out, "", err
 			}
@@ -32,7 +32,7 @@ func newConverter(f sfsync.Field, c colType, policy TextPolicy, maxText int) (co
 			return out, "", err
 		}
 	}
-	switch c.kind {
+	switch c.Kind {
 	case sfsync.KindString:
 		return func(v any) (any, string, error) {
 			s, err := sfsync.Convert(v, k, sfsync.KindString)
@@ -52,7 +52,7 @@ func newConverter(f sfsync.Field, c colType, policy TextPolicy, maxText int) (co
 	case sfsync.KindBool, sfsync.KindInt, sfsync.KindFloat, sfsync.KindDateTime:
 		return convert(nil), nil
 	case sfsync.KindDecimal:
-		p, sc := c.precision, c.scale
+		p, sc := c.Precision, c.Scale
 		return convert(func(v any) (any, error) {
 			n, err := v.(sfsync.Decimal).Scaled(p, sc)
 			if err != nil {
@@ -71,7 +71,7 @@ func newConverter(f sfsync.Field, c colType, policy TextPolicy, maxText int) (co
 			return pgtype.Time{Microseconds: us, Valid: true}, nil
 		}), nil
 	default:
-		return nil, fmt.Errorf("column type %s is not one sfsync writes", c.sql)
+		return nil, fmt.Errorf("column type %s is not one sfsync writes", c.SQL)
 	}
 }
 

@@ -14,44 +14,39 @@ import (
 
 // colType is a column type as information_schema reports it, reduced to
 // the value kind sfsync writes into it.
-type colType struct {
-	sql       string      // as CREATE TABLE spells it: "NUMERIC(18,2)", "TIMESTAMPTZ"
-	kind      sfsync.Kind // KindCompound: a type sfsync does not write
-	precision int         // for decimals
-	scale     int
-}
+type colType = sqlstore.ColType
 
 // parseColType reads information_schema.columns' data_type with its
 // length, precision and scale (nil when the type has none).
 func parseColType(dataType string, length, precision, scale *int32) colType {
-	t := colType{sql: strings.ToUpper(dataType), kind: sfsync.KindCompound}
+	t := colType{SQL: strings.ToUpper(dataType), Kind: sfsync.KindCompound}
 	switch strings.ToLower(dataType) {
 	case "text":
-		t.sql, t.kind = "TEXT", sfsync.KindString
+		t.SQL, t.Kind = "TEXT", sfsync.KindString
 	case "character varying":
-		t.sql, t.kind = "VARCHAR", sfsync.KindString
+		t.SQL, t.Kind = "VARCHAR", sfsync.KindString
 		if length != nil {
-			t.sql = fmt.Sprintf("VARCHAR(%d)", *length)
+			t.SQL = fmt.Sprintf("VARCHAR(%d)", *length)
 		}
 	case "boolean":
-		t.sql, t.kind = "BOOLEAN", sfsync.KindBool
+		t.SQL, t.Kind = "BOOLEAN", sfsync.KindBool
 	case "bigint", "integer", "smallint":
-		t.kind = sfsync.KindInt
+		t.Kind = sfsync.KindInt
 	case "numeric":
 		if precision != nil && scale != nil {
-			t.kind, t.precision, t.scale = sfsync.KindDecimal, int(*precision), int(*scale)
-			t.sql = fmt.Sprintf("NUMERIC(%d,%d)", t.precision, t.scale)
+			t.Kind, t.Precision, t.Scale = sfsync.KindDecimal, int(*precision), int(*scale)
+			t.SQL = fmt.Sprintf("NUMERIC(%d,%d)", t.Precision, t.Scale)
 		}
 	case "double precision", "real":
-		t.kind = sfsync.KindFloat
+		t.Kind = sfsync.KindFloat
 	case "date":
-		t.sql, t.kind = "DATE", sfsync.KindDate
+		t.SQL, t.Kind = "DATE", sfsync.KindDate
 	case "time without time zone":
-		t.sql, t.kind = "TIME", sfsync.KindTime
+		t.SQL, t.Kind = "TIME", sfsync.KindTime
 	case "timestamp with time zone":
-		t.sql, t.kind = "TIMESTAMPTZ", sfsync.KindDateTime
+		t.SQL, t.Kind = "TIMESTAMPTZ", sfsync.KindDateTime
 	case "timestamp without time zone":
-		t.sql, t.kind = "TIMESTAMP", sfsync.KindDateTime
+		t.SQL, t.Kind = "TIMESTAMP", sfsync.KindDateTime
 	}
 	return t
 }
@@ -60,43 +55,29 @@ func parseColType(dataType string, length, precision, scale *int32) colType {
 // "VARCHAR(65535)", "DOUBLE PRECISION").
 func wantType(sql string) colType {
 	u := strings.ToUpper(strings.TrimSpace(sql))
-	t := colType{sql: sql, kind: sfsync.KindCompound}
+	t := colType{SQL: sql, Kind: sfsync.KindCompound}
 	switch {
 	case u == "TEXT" || strings.HasPrefix(u, "VARCHAR"):
-		t.kind = sfsync.KindString
+		t.Kind = sfsync.KindString
 	case u == "BOOLEAN":
-		t.kind = sfsync.KindBool
+		t.Kind = sfsync.KindBool
 	case u == "BIGINT":
-		t.kind = sfsync.KindInt
+		t.Kind = sfsync.KindInt
 	case strings.HasPrefix(u, "NUMERIC(") || strings.HasPrefix(u, "DECIMAL("):
 		var p, s int
 		if _, err := fmt.Sscanf(u[strings.IndexByte(u, '('):], "(%d,%d)", &p, &s); err == nil {
-			t.kind, t.precision, t.scale = sfsync.KindDecimal, p, s
+			t.Kind, t.Precision, t.Scale = sfsync.KindDecimal, p, s
 		}
 	case u == "DOUBLE PRECISION":
-		t.kind = sfsync.KindFloat
+		t.Kind = sfsync.KindFloat
 	case u == "DATE":
-		t.kind = sfsync.KindDate
+		t.Kind = sfsync.KindDate
 	case u == "TIME":
-		t.kind = sfsync.KindTime
+		t.Kind = sfsync.KindTime
 	case u == "TIMESTAMPTZ":
-		t.kind = sfsync.KindDateTime
+		t.Kind = sfsync.KindDateTime
 	}
 	return t
-}
-
-// sameType reports whether two types store the same values, however they
-// are spelled.
-// shape is what sqlstore.Retype reads of the type.
-func (t colType) shape() sqlstore.Shape {
-	return sqlstore.Shape{Kind: t.kind, Precision: t.precision, Scale: t.scale}
-}
-
-func sameType(a, b colType) bool {
-	if a.kind == sfsync.KindCompound || b.kind == sfsync.KindCompound {
-		return strings.EqualFold(a.sql, b.sql)
-	}
-	return a.kind == b.kind && a.precision == b.precision && a.scale == b.scale
 }
 
 type column struct {
@@ -243,7 +224,7 @@ func (w *Warehouse) ensureTable(ctx context.Context, t sfsync.Table) error {
 		}
 		for i := range staged {
 			if c := findColumn(final, staged[i].Name); c != nil {
-				staged[i].Type = c.typ.sql
+				staged[i].Type = c.typ.SQL
 			}
 		}
 		_, err = w.evolve(ctx, tx, w.layout.Staging, t.Object, staged)
@@ -293,12 +274,12 @@ func (w *Warehouse) evolve(ctx context.Context, tx pgx.Tx, schema, table string,
 			continue
 		}
 		wt := wantType(c.Type)
-		if sameType(cur.typ, wt) {
+		if sqlstore.SameType(cur.typ, wt) {
 			continue
 		}
-		newType, warning := sqlstore.Retype(w.dialect, staging, cur.typ.shape(), wt.shape(), c.Type)
+		newType, warning := sqlstore.Retype(w.dialect, staging, cur.typ, wt)
 		if warning != "" {
-			w.log.Warn(warning, "table", table, "column", cur.name, "column_type", cur.typ.sql, "field_type", c.Type)
+			w.log.Warn(warning, "table", table, "column", cur.name, "column_type", cur.typ.SQL, "field_type", c.Type)
 		}
 		if newType == "" {
 			continue
@@ -309,10 +290,10 @@ func (w *Warehouse) evolve(ctx context.Context, tx pgx.Tx, schema, table string,
 		}
 		for _, q := range stmts {
 			if _, err := tx.Exec(ctx, q); err != nil {
-				return nil, fmt.Errorf("change column %s of %s.%s from %s to %s: %w", cur.name, schema, table, cur.typ.sql, newType, err)
+				return nil, fmt.Errorf("change column %s of %s.%s from %s to %s: %w", cur.name, schema, table, cur.typ.SQL, newType, err)
 			}
 		}
-		w.log.Info("changed column type", "schema", schema, "table", table, "column", cur.name, "from", cur.typ.sql, "to", newType)
+		w.log.Info("changed column type", "schema", schema, "table", table, "column", cur.name, "from", cur.typ.SQL, "to", newType)
 	}
 	return w.columns(ctx, tx, schema, table)
 }

@@ -1,19 +1,32 @@
 package sqlstore
 
 import (
+	"strings"
+
 	"github.com/sfsync/sfsync"
 	"github.com/sfsync/sfsync/sqlgen"
 )
 
-// Shape is what schema evolution reads of a column's type: its kind of
-// value and, for decimals, precision and scale.
-type Shape struct {
-	Kind             sfsync.Kind
-	Precision, Scale int
+// ColType is a column type as an engine spells it, reduced to the kind of
+// value sfsync writes into it.
+type ColType struct {
+	SQL       string      // as the engine spells it: "DECIMAL(18,2)", "TIMESTAMPTZ"
+	Kind      sfsync.Kind // KindCompound: a type sfsync does not write
+	Precision int         // for decimals
+	Scale     int
 }
 
-// Retype decides what becomes of an existing column whose type is not the
-// one its field now wants (wantSQL, of shape want). newType is the type to
+// SameType reports whether two types store the same values, however the
+// engine spells them ("TIMESTAMPTZ", "TIMESTAMP WITH TIME ZONE").
+func SameType(a, b ColType) bool {
+	if a.Kind == sfsync.KindCompound || b.Kind == sfsync.KindCompound {
+		return strings.EqualFold(a.SQL, b.SQL)
+	}
+	return a.Kind == b.Kind && a.Precision == b.Precision && a.Scale == b.Scale
+}
+
+// Retype decides what becomes of an existing column of type have whose
+// field now wants another type. newType is the type to
 // change the column to, "" to keep it; warning, when not "", is what to
 // log when the column keeps a type that no longer fits the field.
 //
@@ -22,10 +35,10 @@ type Shape struct {
 // field's digits and scale, as far as the dialect allows; text columns of
 // different spellings (TEXT, VARCHAR(n)) stay; any other change keeps the
 // column, and staged values are converted to its type.
-func Retype(d sqlgen.Dialect, staging bool, have, want Shape, wantSQL string) (newType, warning string) {
+func Retype(d sqlgen.Dialect, staging bool, have, want ColType) (newType, warning string) {
 	switch {
 	case staging:
-		return wantSQL, ""
+		return want.SQL, ""
 	case have.Kind == sfsync.KindDecimal && want.Kind == sfsync.KindDecimal:
 		digits := max(have.Precision-have.Scale, want.Precision-want.Scale)
 		scale := max(have.Scale, want.Scale)
