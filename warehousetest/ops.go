@@ -385,6 +385,22 @@ func testBadInput(t *testing.T, h *harness) {
 	} else {
 		errorContains(t, "Stage before EnsureTable", err, "Account")
 	}
+	h.ensure(tbl)
+	for _, tc := range []struct {
+		what  string
+		batch sfsync.Batch
+		parts []string
+	}{
+		{"a batch without id", sfsync.Batch{Object: "Account"}, []string{"Account", "no id"}},
+		{"a batch of another object", sfsync.Batch{ID: "b-other", Object: "Contact"}, []string{"Account", "Contact"}},
+	} {
+		if s, err := h.w.Stage(h.ctx, tbl, tc.batch); err == nil {
+			s.Abort()
+			t.Errorf("staging %s succeeded", tc.what)
+		} else {
+			errorContains(t, "staging "+tc.what, err, tc.parts...)
+		}
+	}
 	bad := tbl
 	bad.Fields = bad.Fields[1:]
 	errorContains(t, "EnsureTable without Id", h.w.EnsureTable(h.ctx, bad), "Account", "Id")

@@ -11,6 +11,7 @@ import (
 
 	"github.com/sfsync/sfsync"
 	"github.com/sfsync/sfsync/sqlgen"
+	"github.com/sfsync/sfsync/warehouse/sqlstore"
 )
 
 // Stage opens a writer that lands a batch's records in t's staging table:
@@ -40,19 +41,10 @@ func (w *Warehouse) Stage(ctx context.Context, t sfsync.Table, b sfsync.Batch) (
 }
 
 func (w *Warehouse) stage(ctx context.Context, t sfsync.Table, b sfsync.Batch) (*stager, error) {
-	if err := w.dialect.CheckTable(t); err != nil {
+	b, err := sqlstore.CheckBatch(w.dialect, t, b, w.now())
+	if err != nil {
 		return nil, err
 	}
-	if b.ID == "" {
-		return nil, errors.New("the batch has no id")
-	}
-	if b.Object != "" && b.Object != t.Object {
-		return nil, fmt.Errorf("the batch belongs to object %s", b.Object)
-	}
-	if b.ExtractedAt.IsZero() {
-		b.ExtractedAt = w.now()
-	}
-	b.Object = t.Object
 	cols, err := w.columns(ctx, w.db, w.layout.Staging, t.Object)
 	if err != nil {
 		return nil, err

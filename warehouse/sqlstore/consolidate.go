@@ -12,6 +12,26 @@ import (
 	"github.com/sfsync/sfsync/sqlgen"
 )
 
+// CheckBatch checks a batch about to be staged for table t and returns
+// it completed: the table's object, and now as its extraction time when
+// it has none.
+func CheckBatch(d sqlgen.Dialect, t sfsync.Table, b sfsync.Batch, now time.Time) (sfsync.Batch, error) {
+	if err := d.CheckTable(t); err != nil {
+		return b, err
+	}
+	if b.ID == "" {
+		return b, errors.New("the batch has no id")
+	}
+	if b.Object != "" && b.Object != t.Object {
+		return b, fmt.Errorf("the batch belongs to object %s", b.Object)
+	}
+	if b.ExtractedAt.IsZero() {
+		b.ExtractedAt = now
+	}
+	b.Object = t.Object
+	return b, nil
+}
+
 // PlanConsolidation checks a consolidation against its table and renders
 // its plan for a final table with the columns final: columns that are
 // neither a field of t nor one of sfsync's own are retained (never
