@@ -177,10 +177,18 @@ func (w *Warehouse) tryLease(ctx context.Context) (func(), string, error) {
 		if _, err := tx.Exec(ctx, st.Expire, now.Add(-leaseTTL)); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, st.Take, me, now); err != nil {
+		for attempt := 1; ; attempt++ {
+			if _, err := tx.Exec(ctx, st.Take, me, now); err != nil {
+				return err
+			}
+			err := tx.QueryRow(ctx, st.Holder).Scan(&holder, &acquired, &renewed)
+			if errors.Is(err, pgx.ErrNoRows) && attempt < 3 {
+				// The holder released the lease between the two
+				// statements (each sees the latest commit): take it again.
+				continue
+			}
 			return err
 		}
-		return tx.QueryRow(ctx, st.Holder).Scan(&holder, &acquired, &renewed)
 	})
 	if err != nil {
 		if isSerialization(err) {
