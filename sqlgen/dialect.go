@@ -218,28 +218,39 @@ func (d Dialect) Param(n int) string {
 
 // ColumnType is the column type values of f are stored in.
 func (d Dialect) ColumnType(f sfsync.Field) (string, error) {
-	switch k := f.Kind(); k {
+	k := f.Kind()
+	if k == sfsync.KindDecimal && f.Precision > d.MaxDecimalPrecision {
+		k = sfsync.KindFloat
+	}
+	t, ok := d.KindType(k, f.Precision, f.Scale)
+	if !ok {
+		return "", fmt.Errorf("field %s: %s values are not stored (type %s)", f.Name, f.Kind(), f.Type)
+	}
+	return t, nil
+}
+
+// KindType is the dialect's type for values of kind k (precision and
+// scale for decimals); ok is false for a kind sfsync does not store.
+func (d Dialect) KindType(k sfsync.Kind, precision, scale int) (t string, ok bool) {
+	switch k {
 	case sfsync.KindString:
-		return d.Types.String, nil
+		return d.Types.String, true
 	case sfsync.KindBool:
-		return d.Types.Bool, nil
+		return d.Types.Bool, true
 	case sfsync.KindInt:
-		return d.Types.Int, nil
+		return d.Types.Int, true
 	case sfsync.KindDecimal:
-		if f.Precision > d.MaxDecimalPrecision {
-			return d.Types.Float, nil
-		}
-		return d.DecimalType(f.Precision, f.Scale), nil
+		return d.DecimalType(precision, scale), true
 	case sfsync.KindFloat:
-		return d.Types.Float, nil
+		return d.Types.Float, true
 	case sfsync.KindDate:
-		return d.Types.Date, nil
+		return d.Types.Date, true
 	case sfsync.KindTime:
-		return d.Types.Time, nil
+		return d.Types.Time, true
 	case sfsync.KindDateTime:
-		return d.Types.DateTime, nil
+		return d.Types.DateTime, true
 	default:
-		return "", fmt.Errorf("field %s: %s values are not stored (type %s)", f.Name, k, f.Type)
+		return "", false
 	}
 }
 

@@ -110,11 +110,8 @@ needed) or "sfsync init" to write a configuration file.`,
 	return root
 }
 
-// stopProfile ends a CPU profile started by --cpu-profile, if any.
+// stopProfile ends the CPU profile --cpu-profile started into f.
 func stopProfile(f *os.File) {
-	if f == nil {
-		return
-	}
 	pprof.StopCPUProfile()
 	f.Close()
 }

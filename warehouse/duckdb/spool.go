@@ -137,7 +137,7 @@ func as[T any](write func(dst []byte, x T) []byte) func(dst []byte, v any) ([]by
 
 // newEncoder converts values of field f into column c (see newConverter)
 // and writes them as CSV that read_csv parses back to the same value as
-// csvType(c).
+// the column's type.
 func newEncoder(f sfsync.Field, c colType) (encoder, error) {
 	conv, err := newConverter(f, c)
 	if err != nil {
@@ -220,27 +220,4 @@ func appendFloat(dst []byte, f float64) []byte {
 		return append(dst, "-inf"...)
 	}
 	return strconv.AppendFloat(dst, f, 'g', -1, 64)
-}
-
-// csvType is the type read_csv gives a spool column of c: the column's
-// own type, with datetimes read with their "+00" offset.
-func csvType(c colType) string {
-	switch c.Kind {
-	case sfsync.KindString:
-		return "VARCHAR"
-	case sfsync.KindBool:
-		return "BOOLEAN"
-	case sfsync.KindInt:
-		return "BIGINT"
-	case sfsync.KindFloat:
-		return "DOUBLE"
-	case sfsync.KindDecimal:
-		return fmt.Sprintf("DECIMAL(%d,%d)", c.Precision, c.Scale)
-	case sfsync.KindDate:
-		return "DATE"
-	case sfsync.KindTime:
-		return "TIME"
-	default:
-		return "TIMESTAMPTZ"
-	}
 }

@@ -110,9 +110,11 @@ func (s *stager) plan(cols []column) error {
 					if err != nil {
 						return fmt.Errorf("column %s: %w", c.name, err)
 					}
+					// newEncoder accepts only kinds the dialect stores.
+					typ, _ := s.w.dialect.KindType(c.typ.Kind, c.typ.Precision, c.typ.Scale)
 					sl.field, sl.enc = i, enc
 					used[i] = true
-					s.types = append(s.types, csvType(c.typ))
+					s.types = append(s.types, typ)
 				}
 			}
 		}
